@@ -1,0 +1,17 @@
+"""sanctrace: sanctions compliance for crypto-asset exchanges.
+
+The public API is re-exported here; modules not named below are private.
+"""
+
+from sanctrace.model import CryptoAddress, Entity, Name, NameKind, SanctraceError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CryptoAddress",
+    "Entity",
+    "Name",
+    "NameKind",
+    "SanctraceError",
+    "__version__",
+]

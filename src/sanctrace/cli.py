@@ -1,0 +1,285 @@
+"""The ``sanctrace`` command line (contract in docs/cli.md and the README)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sanctrace import __version__
+from sanctrace.model import SanctraceError
+
+app = typer.Typer(
+    name="sanctrace",
+    help="Sanctions-compliance engine for crypto-asset exchanges.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+lists_app = typer.Typer(help="Sanctions lists: load, status, diff, fetch.", no_args_is_help=True)
+screen_app = typer.Typer(
+    help="Screen names and addresses against the active lists.", no_args_is_help=True
+)
+app.add_typer(lists_app, name="lists")
+app.add_typer(screen_app, name="screen")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class State:
+    db_url: str | None = None
+    verbose: bool = False
+
+
+state = State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"sanctrace {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL (default: $SANCTRACE_DB, then ./sanctrace.db)."),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Log details and tracebacks.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    state.db_url = db
+    state.verbose = verbose
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def open_db():  # noqa: ANN201 - returns sanctrace.store.Database
+    from sanctrace.store import open_database
+
+    return open_database(state.db_url)
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None = None) -> Iterator:
+    """A Rich progress bar on a terminal; a silent counter when output is piped."""
+    if not err.is_terminal:
+        yield lambda n: None
+        return
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+# --- lists -------------------------------------------------------------------------------------
+@lists_app.command("load")
+def lists_load(
+    paths: Annotated[
+        list[Path], typer.Argument(help="List files or folders (a CSV set by folder).")
+    ],
+    source: Annotated[str | None, typer.Option(help="Source name, e.g. us_ofac_sdn.")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Format (detected when absent).")
+    ] = None,
+) -> None:
+    """Load sanctions list files as new snapshots (same files twice: nothing new)."""
+    from sanctrace.lists.snapshots import load_lists
+
+    db = open_db()
+    with progress_bar("loading entities") as advance:
+        results = load_lists(db, paths, source=source, fmt=fmt, progress=advance)
+    for r in results:
+        state_word = "loaded" if r.created else "unchanged"
+        delta = ", ".join(f"{k} {v}" for k, v in r.delta.items()) if r.delta else "first snapshot"
+        err.print(
+            f"{r.source}: {state_word} snapshot {r.snapshot_id} ({r.format}, version "
+            f"{r.version or 'unknown'}): {r.entities} entities, {r.names} names, "
+            f"{r.addresses} addresses, {r.invalid_addresses} invalid; {len(r.warnings)} warnings; "
+            f"delta: {delta}",
+            soft_wrap=True,
+        )
+
+
+@lists_app.command("status")
+def lists_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The active snapshot of each source, with counts."""
+    from sanctrace.lists.snapshots import status
+
+    data = status(open_db())
+    if as_json:
+        print_json(data)
+        return
+    if not data:
+        out.print("No lists loaded. Load one with: sanctrace lists load PATH")
+        return
+    table = Table(
+        "source",
+        "snapshot",
+        "version",
+        "loaded",
+        "entities",
+        "names",
+        "addresses",
+        "invalid",
+        "warnings",
+    )
+    for source, info in data.items():
+        snap = info["snapshot"]
+        table.add_row(
+            source,
+            str(snap["id"]),
+            snap["version"] or "?",
+            snap["loaded_at"][:19],
+            str(info["entities"]),
+            str(info["names"]),
+            str(sum(info["addresses"].values())),
+            str(info["invalid_addresses"]),
+            str(info["warnings"]),
+        )
+    out.print(table)
+
+
+@lists_app.command("diff")
+def lists_diff(
+    source: Annotated[str, typer.Argument(help="Source name.")],
+    old: Annotated[int | None, typer.Argument(help="Old snapshot id.")] = None,
+    new: Annotated[int | None, typer.Argument(help="New snapshot id.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Entities added, removed and changed between two snapshots (default: the latest load)."""
+    from sanctrace.lists.snapshots import diff
+
+    if (old is None) != (new is None):
+        raise typer.BadParameter("give both OLD and NEW, or neither")
+    delta = diff(open_db(), source, old, new)
+    if as_json:
+        print_json(
+            {
+                "source": delta.source,
+                "old_snapshot": delta.old_snapshot,
+                "new_snapshot": delta.new_snapshot,
+                "added": delta.added,
+                "removed": delta.removed,
+                "changed": delta.changed,
+            }
+        )
+        return
+    out.print(
+        f"{source}: snapshot {delta.old_snapshot} → {delta.new_snapshot}: "
+        f"{len(delta.added)} added, {len(delta.removed)} removed, {len(delta.changed)} changed"
+    )
+    for entity_id in delta.added:
+        out.print(f"+ {entity_id}")
+    for entity_id in delta.removed:
+        out.print(f"- {entity_id}")
+    for entity_id, fields in delta.changed.items():
+        out.print(f"~ {entity_id}: {', '.join(fields)}")
+
+
+@lists_app.command("fetch")
+def lists_fetch(
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="Sources (default: all configured).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML file of source URLs.")] = None,
+) -> None:
+    """Download lists from their official addresses, then load them."""
+    from sanctrace.lists.fetch import fetch_sources
+
+    db = open_db()
+    for result in fetch_sources(db, sources or None, config):
+        err.print(result.summary(), soft_wrap=True)
+
+
+# --- screen -------------------------------------------------------------------------------------
+@screen_app.command("address")
+def screen_address(
+    address: Annotated[str, typer.Argument(help="A crypto address, any supported chain.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Look an address up in the active list snapshots (exit 1 when it is listed)."""
+    from sanctrace.lists.lookup import lookup_address
+
+    result = lookup_address(open_db(), address)
+    if as_json:
+        print_json(result)
+    else:
+        if not result["hits"]:
+            out.print(f"{result['address']} ({result['chain'] or 'unknown chain'}): no list hit")
+        for hit in result["hits"]:
+            out.print(
+                f"[bold red]HIT[/] {hit['address']} ({hit['asset']}) → {hit['caption']} "
+                f"[{hit['entity_id']}] in {hit['source']} snapshot {hit['snapshot_id']}"
+            )
+    if result["hits"]:
+        raise typer.Exit(1)
+
+
+# --- demo ------------------------------------------------------------------------------------------
+@app.command("demo")
+def demo(
+    folder: Annotated[Path, typer.Option(help="Where the demo world and report go.")] = Path(
+        "demo-world"
+    ),
+    report: Annotated[Path, typer.Option(help="Report folder.")] = Path("demo-report"),
+    customers: Annotated[int, typer.Option(help="Number of exchange customers.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2022,
+) -> None:
+    """Generate the synthetic exchange, run every step on it and write the HTML report."""
+    from sanctrace.demo.run import run_demo
+
+    db = open_db()
+    summary = run_demo(db, folder, report, customers=customers, seed=seed, console=err)
+    table = Table("step", "result", title="sanctrace demo")
+    for step, result in summary.steps:
+        table.add_row(step, result)
+    out.print(table)
+    out.print(f"Report: [bold]{summary.report.resolve()}[/]")
+
+
+def main() -> None:
+    """Entry point: one line for user errors (exit 1), usage errors exit 2."""
+    try:
+        app()
+    except SanctraceError as exc:
+        if state.verbose:
+            err.print_exception()
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""Downloading lists from their official addresses, then loading them as snapshots.
+
+Each file is fetched with retries and a conditional request (ETag / Last-Modified of the last
+good download); a 304 reuses the cached copy. Files are written to a ``.part`` name and renamed
+only when complete, and every download is recorded with its SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import httpx
+import sqlalchemy as sa
+
+from sanctrace.lists.registry import get_format
+from sanctrace.lists.snapshots import LoadResult, load_set
+from sanctrace.model import SanctraceError
+from sanctrace.store import Database
+from sanctrace.store.snapshots import now
+from sanctrace.store.tables import fetches
+
+RETRIES = 3
+TIMEOUT = 60.0
+
+
+@dataclass
+class FetchResult:
+    source: str
+    downloaded: int  # files fetched anew
+    unchanged: int  # files answered 304
+    load: LoadResult
+
+    def summary(self) -> str:
+        state = "loaded" if self.load.created else "unchanged"
+        return (
+            f"{self.source}: {self.downloaded} downloaded, {self.unchanged} not modified; "
+            f"snapshot {self.load.snapshot_id} {state} ({self.load.entities} entities)"
+        )
+
+
+def load_config(path: Path | None = None) -> dict[str, dict]:
+    """Source name → {format, urls}: from ``path``, $SANCTRACE_SOURCES or the built-in file."""
+    path = path or (
+        Path(os.environ["SANCTRACE_SOURCES"]) if "SANCTRACE_SOURCES" in os.environ else None
+    )
+    try:
+        if path is None:
+            text = resources.files("sanctrace.lists").joinpath("sources.toml").read_text("utf-8")
+        else:
+            text = path.read_text("utf-8")
+        data = tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SanctraceError(f"{path or 'sources.toml'}: {exc}") from exc
+    sources = data.get("sources", {})
+    for name, cfg in sources.items():
+        if not isinstance(cfg.get("urls"), list) or not cfg["urls"] or "format" not in cfg:
+            raise SanctraceError(
+                f"{path or 'sources.toml'}: [sources.{name}] needs format and urls"
+            )
+    return sources
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SANCTRACE_DATA_DIR", "sanctrace-data")) / "lists"
+
+
+def fetch_sources(
+    db: Database,
+    sources: list[str] | None = None,
+    config: Path | None = None,
+    client: httpx.Client | None = None,
+    backoff: float = 2.0,
+) -> list[FetchResult]:
+    """Fetch and load the named sources (default: every configured one)."""
+    cfg = load_config(config)
+    names = sources or list(cfg)
+    unknown = [n for n in names if n not in cfg]
+    if unknown:
+        raise SanctraceError(f"unknown source {unknown[0]!r}; configured: {', '.join(cfg)}")
+    own = client is None
+    client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
+    try:
+        return [fetch_source(db, n, cfg[n], client, backoff) for n in names]
+    finally:
+        if own:
+            client.close()
+
+
+def fetch_source(
+    db: Database, source: str, cfg: dict, client: httpx.Client, backoff: float
+) -> FetchResult:
+    folder = cache_dir() / source
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    downloaded = unchanged = 0
+    for url in cfg["urls"]:
+        target = folder / _file_name(url)
+        fresh = _download(db, source, url, target, client, backoff)
+        downloaded += fresh
+        unchanged += not fresh
+        files.append(target)
+    result = load_set(db, files, get_format(cfg["format"]), source)
+    return FetchResult(source, downloaded, unchanged, result)
+
+
+def _file_name(url: str) -> str:
+    name = unquote(Path(urlparse(url).path).name) or "download"
+    return "".join(c for c in name if c.isalnum() or c in "._-") or "download"
+
+
+def _download(
+    db: Database, source: str, url: str, target: Path, client: httpx.Client, backoff: float
+) -> bool:
+    """Fetch ``url`` into ``target``; False when the server says the cached copy is current."""
+    headers = {}
+    last = _last_good(db, source, url) if target.exists() else None
+    if last is not None:
+        if last.etag:
+            headers["If-None-Match"] = last.etag
+        if last.last_modified:
+            headers["If-Modified-Since"] = last.last_modified
+    error: str = ""
+    for attempt in range(RETRIES):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        try:
+            with client.stream("GET", url, headers=headers) as resp:
+                if resp.status_code == 304:
+                    _record(db, source, url, 304, last.etag, last.last_modified, last.sha256, None)
+                    return False
+                if resp.status_code >= 500 or resp.status_code == 429:
+                    error = f"HTTP {resp.status_code}"
+                    continue
+                if resp.status_code != 200:
+                    raise SanctraceError(f"{url}: HTTP {resp.status_code}")
+                sha, size = _save(resp, target)
+                _record(
+                    db,
+                    source,
+                    url,
+                    200,
+                    resp.headers.get("etag"),
+                    resp.headers.get("last-modified"),
+                    sha,
+                    size,
+                )
+                return True
+        except httpx.HTTPError as exc:
+            error = str(exc) or type(exc).__name__
+    raise SanctraceError(f"{url}: download failed after {RETRIES} attempts ({error})")
+
+
+def _save(resp: httpx.Response, target: Path) -> tuple[str, int]:
+    part = target.with_name(target.name + ".part")
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(part, "wb") as fh:
+            for chunk in resp.iter_bytes():
+                digest.update(chunk)
+                size += len(chunk)
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        expected = resp.headers.get("content-length")
+        if (
+            expected is not None
+            and int(expected) != size
+            and not resp.headers.get("content-encoding")
+        ):
+            raise SanctraceError(f"{resp.url}: truncated download ({size} of {expected} bytes)")
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
+    return digest.hexdigest(), size
+
+
+def _last_good(db: Database, source: str, url: str) -> sa.Row | None:
+    query = (
+        sa.select(fetches)
+        .where(fetches.c.source == source, fetches.c.url == url, fetches.c.status == 200)
+        .order_by(fetches.c.id.desc())
+        .limit(1)
+    )
+    with db.connect() as conn:
+        return conn.execute(query).first()
+
+
+def _record(db: Database, source: str, url: str, status: int, etag, modified, sha, size) -> None:  # noqa: ANN001
+    with db.begin() as conn:
+        conn.execute(
+            fetches.insert().values(
+                source=source,
+                url=url,
+                fetched_at=now(),
+                status=status,
+                etag=etag,
+                last_modified=modified,
+                sha256=sha,
+                bytes=size,
+            )
+        )

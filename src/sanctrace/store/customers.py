@@ -1,0 +1,102 @@
+"""Repository for the exchange's customers, their names in every script, and their wallets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from sanctrace.model import detect_script
+from sanctrace.store.snapshots import now
+from sanctrace.store.tables import (
+    active_snapshots,
+    crypto_addresses,
+    customer_names,
+    customers,
+    wallets,
+)
+
+
+def upsert_customers(conn: sa.Connection, records: Iterable[dict]) -> int:
+    """Insert or replace customers. Each record: id, kind, names [(kind, name)], and optional
+    country, birth_date, nationality, residence, incorporated, data."""
+    count = 0
+    for rec in records:
+        conn.execute(customer_names.delete().where(customer_names.c.customer_id == rec["id"]))
+        conn.execute(customers.delete().where(customers.c.id == rec["id"]))
+        conn.execute(
+            customers.insert().values(
+                id=rec["id"],
+                kind=rec["kind"],
+                country=rec.get("country"),
+                birth_date=rec.get("birth_date"),
+                nationality=rec.get("nationality"),
+                residence=rec.get("residence"),
+                incorporated=rec.get("incorporated"),
+                created_at=now(),
+                data=rec.get("data", {}),
+            )
+        )
+        names = [
+            {"customer_id": rec["id"], "name": name, "kind": kind, "script": detect_script(name)}
+            for kind, name in rec["names"]
+            if name
+        ]
+        if names:
+            conn.execute(customer_names.insert(), names)
+        count += 1
+    return count
+
+
+def add_wallets(conn: sa.Connection, records: Iterable[dict]) -> int:
+    """Add wallets (customer_id, chain, address, purpose); known ones are left as they are."""
+    rows = [{**r, "created_at": now()} for r in records]
+    existing = {
+        tuple(r)
+        for r in conn.execute(sa.select(wallets.c.chain, wallets.c.address, wallets.c.customer_id))
+    }
+    fresh = [r for r in rows if (r["chain"], r["address"], r["customer_id"]) not in existing]
+    if fresh:
+        conn.execute(wallets.insert(), fresh)
+    return len(fresh)
+
+
+def count(conn: sa.Connection) -> dict[str, int]:
+    return {
+        "customers": conn.execute(sa.select(sa.func.count()).select_from(customers)).scalar_one(),
+        "customer_names": conn.execute(
+            sa.select(sa.func.count()).select_from(customer_names)
+        ).scalar_one(),
+        "wallets": conn.execute(sa.select(sa.func.count()).select_from(wallets)).scalar_one(),
+    }
+
+
+def customer_names_of(conn: sa.Connection, customer_id: str) -> list[tuple[str, str, str]]:
+    query = (
+        sa.select(customer_names.c.kind, customer_names.c.name, customer_names.c.script)
+        .where(customer_names.c.customer_id == customer_id)
+        .order_by(customer_names.c.id)
+    )
+    return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+
+
+def listed_wallets(conn: sa.Connection) -> list[sa.Row]:
+    """Customer wallets whose address is held by an entity of an active list snapshot.
+
+    Addresses a list printed under the wrong asset still count: the text is what is listed.
+    """
+    query = (
+        sa.select(
+            wallets.c.customer_id,
+            wallets.c.chain,
+            wallets.c.address,
+            wallets.c.purpose,
+            crypto_addresses.c.entity_id,
+            crypto_addresses.c.asset,
+            crypto_addresses.c.snapshot_id,
+        )
+        .join(crypto_addresses, crypto_addresses.c.address == wallets.c.address)
+        .join(active_snapshots, active_snapshots.c.snapshot_id == crypto_addresses.c.snapshot_id)
+        .order_by(wallets.c.customer_id, wallets.c.address)
+    )
+    return list(conn.execute(query))

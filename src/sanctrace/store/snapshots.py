@@ -1,0 +1,271 @@
+"""Repository for list snapshots: their entities, names, addresses, activation and deltas.
+
+Every function takes an open connection so the caller decides the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from sanctrace.model import Entity, fingerprint_of
+from sanctrace.store.tables import (
+    active_snapshots,
+    crypto_addresses,
+    deltas,
+    entities,
+    entity_names,
+    snapshots,
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def find_snapshot(conn: sa.Connection, source: str, sha256: str) -> sa.Row | None:
+    query = sa.select(snapshots).where(snapshots.c.source == source, snapshots.c.sha256 == sha256)
+    return conn.execute(query).first()
+
+
+def get_snapshot(conn: sa.Connection, snapshot_id: int) -> sa.Row | None:
+    return conn.execute(sa.select(snapshots).where(snapshots.c.id == snapshot_id)).first()
+
+
+def create_snapshot(
+    conn: sa.Connection, source: str, fmt: str, sha256: str, files: list[str]
+) -> int:
+    """A new, not yet active snapshot row with zero counts."""
+    result = conn.execute(
+        snapshots.insert().values(
+            source=source,
+            format=fmt,
+            sha256=sha256,
+            files=files,
+            loaded_at=now(),
+            entity_count=0,
+            name_count=0,
+            address_count=0,
+            invalid_address_count=0,
+            stats={},
+            warnings=[],
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def insert_entities(conn: sa.Connection, snapshot_id: int, batch: Sequence[Entity]) -> None:
+    """Write a batch of entities with their names and crypto addresses."""
+    if not batch:
+        return
+    rows = []
+    for e in batch:
+        data = e.to_ftm()
+        rows.append(
+            {
+                "snapshot_id": snapshot_id,
+                "entity_id": e.id,
+                "schema": e.schema,
+                "source_id": e.source_id,
+                "caption": e.caption,
+                "fingerprint": fingerprint_of(data),
+                "data": data,
+            }
+        )
+    conn.execute(entities.insert(), rows)
+    names = [
+        {
+            "snapshot_id": snapshot_id,
+            "entity_id": e.id,
+            "name": n.value,
+            "kind": n.kind.value,
+            "script": n.script,
+            "lang": n.lang,
+        }
+        for e in batch
+        for n in e.names
+    ]
+    if names:
+        conn.execute(entity_names.insert(), names)
+    addrs = [
+        {
+            "snapshot_id": snapshot_id,
+            "entity_id": e.id,
+            "asset": a.asset,
+            "chain": a.chain,
+            "address": a.address[:255],
+            "raw": a.raw[:255],
+            "valid": a.valid,
+            "reason": a.reason,
+        }
+        for e in batch
+        for a in e.crypto
+    ]
+    if addrs:
+        conn.execute(crypto_addresses.insert(), addrs)
+
+
+def finish_snapshot(conn: sa.Connection, snapshot_id: int, **values: Any) -> None:
+    conn.execute(snapshots.update().where(snapshots.c.id == snapshot_id).values(**values))
+
+
+def activate(conn: sa.Connection, source: str, snapshot_id: int) -> None:
+    """Make ``snapshot_id`` the active snapshot of ``source``."""
+    updated = conn.execute(
+        active_snapshots.update()
+        .where(active_snapshots.c.source == source)
+        .values(snapshot_id=snapshot_id, activated_at=now())
+    )
+    if updated.rowcount == 0:
+        conn.execute(
+            active_snapshots.insert().values(
+                source=source, snapshot_id=snapshot_id, activated_at=now()
+            )
+        )
+
+
+def active_snapshot_id(conn: sa.Connection, source: str) -> int | None:
+    query = sa.select(active_snapshots.c.snapshot_id).where(active_snapshots.c.source == source)
+    return conn.execute(query).scalar()
+
+
+def active(conn: sa.Connection) -> list[sa.Row]:
+    """Active snapshots of every source, by source name."""
+    query = (
+        sa.select(snapshots)
+        .join(active_snapshots, active_snapshots.c.snapshot_id == snapshots.c.id)
+        .order_by(snapshots.c.source)
+    )
+    return list(conn.execute(query))
+
+
+def snapshots_of(conn: sa.Connection, source: str) -> list[sa.Row]:
+    query = sa.select(snapshots).where(snapshots.c.source == source).order_by(snapshots.c.id)
+    return list(conn.execute(query))
+
+
+def fingerprints(conn: sa.Connection, snapshot_id: int) -> dict[str, str]:
+    query = sa.select(entities.c.entity_id, entities.c.fingerprint).where(
+        entities.c.snapshot_id == snapshot_id
+    )
+    return {k: v for k, v in conn.execute(query)}
+
+
+def entity_data(conn: sa.Connection, snapshot_id: int, ids: Iterable[str]) -> dict[str, dict]:
+    """FtM data of the named entities of one snapshot."""
+    out: dict[str, dict] = {}
+    ids = list(ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        query = sa.select(entities.c.entity_id, entities.c.data).where(
+            entities.c.snapshot_id == snapshot_id, entities.c.entity_id.in_(chunk)
+        )
+        out.update({k: v for k, v in conn.execute(query)})
+    return out
+
+
+def schema_counts(conn: sa.Connection, snapshot_id: int) -> dict[str, int]:
+    query = (
+        sa.select(entities.c.schema, sa.func.count())
+        .where(entities.c.snapshot_id == snapshot_id)
+        .group_by(entities.c.schema)
+    )
+    return {k: v for k, v in conn.execute(query)}
+
+
+def address_counts(conn: sa.Connection, snapshot_id: int) -> dict[str, int]:
+    """Valid addresses per asset."""
+    query = (
+        sa.select(crypto_addresses.c.asset, sa.func.count())
+        .where(crypto_addresses.c.snapshot_id == snapshot_id, crypto_addresses.c.valid.is_(True))
+        .group_by(crypto_addresses.c.asset)
+    )
+    return {k: v for k, v in conn.execute(query)}
+
+
+def entities_of(conn: sa.Connection, snapshot_id: int) -> list[sa.Row]:
+    query = (
+        sa.select(entities.c.entity_id, entities.c.schema, entities.c.caption, entities.c.data)
+        .where(entities.c.snapshot_id == snapshot_id)
+        .order_by(entities.c.entity_id)
+    )
+    return list(conn.execute(query))
+
+
+def save_delta(
+    conn: sa.Connection,
+    source: str,
+    old_id: int | None,
+    new_id: int,
+    rows: Sequence[tuple[str, str, list[str]]],
+) -> None:
+    """Store the delta ``old_id`` → ``new_id``: rows of (entity_id, change, fields)."""
+    if rows:
+        conn.execute(
+            deltas.insert(),
+            [
+                {
+                    "source": source,
+                    "old_snapshot_id": old_id,
+                    "new_snapshot_id": new_id,
+                    "entity_id": entity_id,
+                    "change": change,
+                    "fields": fields,
+                }
+                for entity_id, change, fields in rows
+            ],
+        )
+
+
+def load_delta(
+    conn: sa.Connection, old_id: int | None, new_id: int
+) -> list[tuple[str, str, list[str]]] | None:
+    """A stored delta, or None when none was stored for this pair."""
+    old_match = (
+        deltas.c.old_snapshot_id.is_(None) if old_id is None else deltas.c.old_snapshot_id == old_id
+    )
+    query = (
+        sa.select(deltas.c.entity_id, deltas.c.change, deltas.c.fields)
+        .where(old_match, deltas.c.new_snapshot_id == new_id)
+        .order_by(deltas.c.id)
+    )
+    rows = [tuple(r) for r in conn.execute(query)]
+    if rows:
+        return rows  # type: ignore[return-value]
+    # An empty delta is still a stored delta when the snapshot recorded it.
+    snap = get_snapshot(conn, new_id)
+    if snap is not None and snap.stats.get("delta_from", -1) == old_id:
+        return []
+    return None
+
+
+def find_address(conn: sa.Connection, address: str) -> list[sa.Row]:
+    """Listed entities holding ``address`` (canonical form) in the active snapshots."""
+    query = (
+        sa.select(
+            crypto_addresses.c.address,
+            crypto_addresses.c.asset,
+            crypto_addresses.c.chain,
+            crypto_addresses.c.entity_id,
+            crypto_addresses.c.snapshot_id,
+            snapshots.c.source,
+            snapshots.c.version,
+            entities.c.caption,
+            entities.c.schema,
+        )
+        .join(active_snapshots, active_snapshots.c.snapshot_id == crypto_addresses.c.snapshot_id)
+        .join(snapshots, snapshots.c.id == crypto_addresses.c.snapshot_id)
+        .join(
+            entities,
+            sa.and_(
+                entities.c.snapshot_id == crypto_addresses.c.snapshot_id,
+                entities.c.entity_id == crypto_addresses.c.entity_id,
+            ),
+        )
+        .where(crypto_addresses.c.address == address)
+        .order_by(snapshots.c.source, crypto_addresses.c.entity_id)
+    )
+    return list(conn.execute(query))

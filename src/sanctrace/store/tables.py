@@ -1,0 +1,161 @@
+"""The database schema, as SQLAlchemy Core tables (migrations in ``migrations/``)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# --- sanctions lists -------------------------------------------------------------------
+snapshots = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("version", sa.String(64)),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("files", sa.JSON, nullable=False),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("entity_count", sa.Integer, nullable=False, default=0),
+    sa.Column("name_count", sa.Integer, nullable=False, default=0),
+    sa.Column("address_count", sa.Integer, nullable=False, default=0),
+    sa.Column("invalid_address_count", sa.Integer, nullable=False, default=0),
+    sa.Column("stats", sa.JSON, nullable=False),
+    sa.Column("warnings", sa.JSON, nullable=False),
+    sa.UniqueConstraint("source", "sha256"),
+)
+
+active_snapshots = sa.Table(
+    "active_snapshots",
+    metadata,
+    sa.Column("source", sa.String(64), primary_key=True),
+    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id"), nullable=False),
+    sa.Column("activated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+entities = sa.Table(
+    "entities",
+    metadata,
+    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id"), primary_key=True),
+    sa.Column("entity_id", sa.String(255), primary_key=True),
+    sa.Column("schema", sa.String(32), nullable=False),
+    sa.Column("source_id", sa.String(255), nullable=False),
+    sa.Column("caption", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+)
+
+entity_names = sa.Table(
+    "entity_names",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id"), nullable=False),
+    sa.Column("entity_id", sa.String(255), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("script", sa.String(16), nullable=False),
+    sa.Column("lang", sa.String(8)),
+    sa.Index(None, "snapshot_id", "entity_id"),
+)
+
+crypto_addresses = sa.Table(
+    "crypto_addresses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id"), nullable=False),
+    sa.Column("entity_id", sa.String(255), nullable=False),
+    sa.Column("asset", sa.String(16), nullable=False),
+    sa.Column("chain", sa.String(16), nullable=False),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("raw", sa.String(255), nullable=False),
+    sa.Column("valid", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.String(255)),
+    sa.Index(None, "address"),
+    sa.Index(None, "snapshot_id"),
+)
+
+# --- the exchange's own customers ----------------------------------------------------------
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # person | company
+    sa.Column("country", sa.String(2)),
+    sa.Column("birth_date", sa.String(10)),
+    sa.Column("nationality", sa.String(2)),
+    sa.Column("residence", sa.String(2)),
+    sa.Column("incorporated", sa.String(10)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+)
+
+customer_names = sa.Table(
+    "customer_names",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "customer_id",
+        sa.String(64),
+        sa.ForeignKey("customers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # legal | reading | latin | alias
+    sa.Column("script", sa.String(16), nullable=False),
+    sa.Index(None, "customer_id"),
+)
+
+wallets = sa.Table(
+    "wallets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "customer_id",
+        sa.String(64),
+        sa.ForeignKey("customers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("chain", sa.String(16), nullable=False),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("purpose", sa.String(16), nullable=False),  # deposit | withdrawal
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("chain", "address", "customer_id"),
+    sa.Index(None, "address"),
+)
+
+# --- list deltas and downloads (migration 0002) ---------------------------------------------
+deltas = sa.Table(
+    "deltas",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("old_snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id")),
+    sa.Column("new_snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id"), nullable=False),
+    sa.Column("entity_id", sa.String(255), nullable=False),
+    sa.Column("change", sa.String(8), nullable=False),  # added | removed | changed
+    sa.Column("fields", sa.JSON, nullable=False),
+    sa.Index(None, "old_snapshot_id", "new_snapshot_id"),
+)
+
+fetches = sa.Table(
+    "fetches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("etag", sa.String(255)),
+    sa.Column("last_modified", sa.String(64)),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("bytes", sa.BigInteger),
+    sa.Index(None, "source", "url"),
+)
