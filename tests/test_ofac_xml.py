@@ -387,15 +387,18 @@ def test_text_helpers(tmp_path):
     path.write_text(
         '<a xmlns="urn:x"><b><c>  one\n two </c><c/><c>three</c></b><d>x<e>y</e></d></a>'
     )
-    (el,) = list(xmlsafe.iter_elements(path, {"a"}))
-    assert xmlsafe.text(el, "b/c") == "one two"
-    assert xmlsafe.texts(el, "b/c") == ["one two", "three"]
-    assert xmlsafe.text(el, "missing") is None
-    assert xmlsafe.text(el, "d") == "xy"
-    assert len(xmlsafe.findall(el, "b/c")) == 3
-    assert xmlsafe.find(el, "d/e") is not None
+    seen = 0
+    for el in xmlsafe.iter_elements(path, {"a"}):  # read inside the loop: it is cleared after
+        assert xmlsafe.text(el, "b/c") == "one two"
+        assert xmlsafe.texts(el, "b/c") == ["one two", "three"]
+        assert xmlsafe.text(el, "missing") is None
+        assert xmlsafe.text(el, "d") == "xy"
+        assert len(xmlsafe.findall(el, "b/c")) == 3
+        assert xmlsafe.find(el, "d/e") is not None
+        assert xmlsafe.where(el) == "line 1"
+        seen += 1
+    assert seen == 1
     assert xmlsafe.localname("{urn:x}a") == "a"
-    assert xmlsafe.where(el) == "line 1"
 
 
 # ------------------------------------------------------------------------- fuzzed input

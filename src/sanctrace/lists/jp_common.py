@@ -38,7 +38,9 @@ _WEST_DATE = re.compile(
     r"(?:(\d{1,2})\s*(?:月|[./-](?=\s*\d))?\s*(?:(\d{1,2})\s*日?)?)?(?!\d)"
 )
 
-_JA_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f々〆ヵヶ]")
+_JA_CHAR = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f々〆ヵヶ]"
+)
 _KANA = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
 
 

@@ -196,8 +196,11 @@ def _split_glued_english(before: str, line: str) -> tuple[str, str]:
     return line, ""
 
 
-def read_records(path: Path, lines: list[str], start: int) -> Iterator[MetiRecord]:
-    """The numbered entries below the header, with their raw parts."""
+def read_records(
+    path: Path, lines: list[str], start: int, gaps: list[str] | None = None
+) -> Iterator[MetiRecord]:
+    """The numbered entries below the header, with their raw parts; gaps are noted in ``gaps``."""
+    gaps = [] if gaps is None else gaps
     rec: MetiRecord | None = None
     state = ""
     expected = 1
@@ -213,6 +216,8 @@ def read_records(path: Path, lines: list[str], start: int) -> Iterator[MetiRecor
                     line = before
                     frags.insert(0, f"{number} {after}")
                 else:
+                    if number != expected:
+                        gaps.append(f"{path}:{lineno}: entries {expected}..{number - 1} missing")
                     if rec is not None:
                         yield rec
                     rec = MetiRecord(number=number, line=lineno)
@@ -227,6 +232,8 @@ def read_records(path: Path, lines: list[str], start: int) -> Iterator[MetiRecor
                 line = line[: m.start()]
                 rec.has_address = True
             line = line.strip()
+            if state == "addr" and has_kana(line):
+                raise ParseError(path, lineno, f"Japanese text inside the address of {rec.number}")
             if line:
                 state = _take(rec, state, line)
             if to_address:
@@ -437,7 +444,11 @@ class MetiTextFormat:
                 report.version = version
             last: MetiRecord | None = None
             count = 0
-            for rec in read_records(path, lines, start):
+            gaps: list[str] = []
+            for rec in read_records(path, lines, start, gaps):
+                for gap in gaps:
+                    report.warn(gap)
+                gaps.clear()
                 if last is not None:
                     yield to_entity(path, last, header, source, report)
                 last, count = rec, count + 1

@@ -317,6 +317,8 @@ def _parts(el: etree._Element | None) -> tuple[int, int, int] | None:
         year, month, day = (int(v) if v else 0 for v in values)
     except ValueError:
         return None
+    if not (1 <= year <= 9999 and 0 <= month <= 12 and 0 <= day <= 31):
+        return None
     return year, month, day
 
 

@@ -92,8 +92,17 @@ def iter_elements(path: Path, tags: Collection[str]) -> Iterator[etree._Element]
     """
     wanted = [f"{{*}}{t}" for t in tags]
     fh = open_binary(path)
+    try:
+        head = fh.read(_HEAD_BYTES)
+        _check_prolog(path, head)
+    except (OSError, EOFError, zlib.error) as exc:
+        fh.close()
+        raise ParseError(path, None, f"cannot read: {exc}") from exc
+    except ParseError:
+        fh.close()
+        raise
     context = etree.iterparse(
-        _Limited(fh, path),
+        _Limited(fh, path, head),
         events=("end",),
         tag=wanted,
         resolve_entities=False,
@@ -132,19 +141,8 @@ def root_name(head: bytes) -> tuple[str | None, str] | None:
     For format sniffing: skips the XML declaration, comments, processing instructions and a
     DOCTYPE. None when ``head`` does not start like an XML document.
     """
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            doc = head.decode("utf-16", errors="ignore")
-        except UnicodeError:  # pragma: no cover - errors="ignore" does not raise
-            return None
-    else:
-        doc = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    pos = 0
-    while True:
-        m = _PROLOG.match(doc, pos)
-        if not m:
-            break
-        pos = m.end()
+    doc = _decode_head(head)
+    pos, _ = _skip_prolog(doc)
     m = _START_TAG.match(doc, pos)
     if not m:
         return None
@@ -159,22 +157,63 @@ def root_name(head: bytes) -> tuple[str | None, str] | None:
 
 
 _PROLOG = re.compile(
-    r"\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]*\[.*?\])?[^>]*>", re.DOTALL | re.IGNORECASE
+    r"\s+|<\?.*?\?>|<!--.*?-->|(<!DOCTYPE(?:[^\[>]*\[.*?\])?[^>]*>)", re.DOTALL | re.IGNORECASE
 )
 _START_TAG = re.compile(r"<([A-Za-z_][\w.\-:]*)((?:\s+[^>]*?)?)/?>", re.DOTALL)
 _ATTR = re.compile(r"([\w.\-:]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
+_EXTERNAL_ID = re.compile(r"<!DOCTYPE\s+[^\s\[>]+\s+(?:SYSTEM|PUBLIC)\b", re.IGNORECASE)
+_ENTITY_DECL = re.compile(r"<!ENTITY\b", re.IGNORECASE)
+_REFUSE_ENTITIES = "document type declaration declares entities (XXE/entity bomb); refused"
+_REFUSE_EXTERNAL = "document type declaration names an external DTD; refused"
+_HEAD_BYTES = 1 << 16
+
+
+def _decode_head(head: bytes) -> str:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", errors="ignore")
+    return head.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+def _skip_prolog(doc: str) -> tuple[int, str | None]:
+    """Position after the prolog, and the DOCTYPE declaration found there (if any)."""
+    pos, doctype = 0, None
+    while m := _PROLOG.match(doc, pos):
+        doctype = m.group(1) or doctype
+        pos = m.end()
+    if doctype is None and doc.startswith("<!DOCTYPE", pos):
+        doctype = doc[pos:]  # a DOCTYPE longer than the head: judge what we have
+    return pos, doctype
+
+
+def _check_prolog(path: Path, head: bytes) -> None:
+    """Refuse a DOCTYPE with entity declarations or an external DTD before lxml sees it."""
+    _, doctype = _skip_prolog(_decode_head(head))
+    if doctype is None:
+        return
+    if _ENTITY_DECL.search(doctype):
+        raise ParseError(path, None, _REFUSE_ENTITIES)
+    if _EXTERNAL_ID.match(doctype):
+        raise ParseError(path, None, _REFUSE_EXTERNAL)
 
 
 class _Limited:
-    """A read-only file wrapper that refuses to deliver more than ``MAX_LIST_BYTES``."""
+    """A read-only file wrapper that refuses to deliver more than ``MAX_LIST_BYTES``.
 
-    def __init__(self, fh, path: Path) -> None:
+    ``head`` holds bytes already read from ``fh``; they are delivered first.
+    """
+
+    def __init__(self, fh, path: Path, head: bytes = b"") -> None:
         self._fh = fh
         self._path = path
+        self._head = head
         self._count = 0
 
     def read(self, size: int = -1) -> bytes:
-        data = self._fh.read(size if size and size > 0 else 1 << 16)
+        size = size if size and size > 0 else 1 << 16
+        if self._head:
+            data, self._head = self._head[:size], self._head[size:]
+        else:
+            data = self._fh.read(size)
         self._count += len(data)
         if self._count > MAX_LIST_BYTES:
             raise ParseError(self._path, None, f"larger than {MAX_LIST_BYTES} bytes; refused")
@@ -184,12 +223,10 @@ class _Limited:
 def _check_doctype(path: Path, tree: etree._ElementTree) -> None:
     info = tree.docinfo
     if info.system_url or info.public_id:
-        raise ParseError(path, None, "document type declaration names an external DTD; refused")
+        raise ParseError(path, None, _REFUSE_EXTERNAL)
     dtd = info.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
-        raise ParseError(
-            path, None, "document type declaration declares entities (XXE/entity bomb); refused"
-        )
+        raise ParseError(path, None, _REFUSE_ENTITIES)
 
 
 def _strip_namespaces(el: etree._Element) -> None:
