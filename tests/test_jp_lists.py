@@ -228,6 +228,7 @@ def _check_real_list(path: Path, source: str, kind: str, version: str) -> list:
     return entities
 
 
+@pytest.mark.shared_data
 def test_meti_russia_list(shared_data):
     path = _meti(shared_data, "meti_russia_2025-09-12.txt")
     entities = _check_real_list(path, "jp_meti_ru", "ru", "2025-09-12")
@@ -245,6 +246,7 @@ def test_meti_russia_list(shared_data):
     assert countries.count("ru") >= 550
 
 
+@pytest.mark.shared_data
 def test_meti_russia_matches_reference_pairs(shared_data):
     """Cross-check (list_no, name_ja) against 559 reference pairs taken from the same list.
 
@@ -283,6 +285,7 @@ def test_meti_russia_matches_reference_pairs(shared_data):
         assert parsed[number].startswith(names(entity, lang="jpn")[0][:4])
 
 
+@pytest.mark.shared_data
 def test_meti_belarus_list(shared_data):
     path = _meti(shared_data, "meti_belarus_2025-07.txt")
     entities = _check_real_list(path, "jp_meti_by", "by", "2022-07-05")
@@ -293,6 +296,7 @@ def test_meti_belarus_list(shared_data):
     assert set(names(integral, NameKind.ALIAS)) >= {"OAO Integral", "OAOインテグラル"}
 
 
+@pytest.mark.shared_data
 def test_meti_third_country_list(shared_data):
     path = _meti(shared_data, "meti_third_countries_2025-09-12.txt")
     entities = _check_real_list(path, "jp_meti_third", "third", "2025-09-12")

@@ -113,3 +113,14 @@ def test_real_2024_gzip_loads_every_entry(shared_data):
     assert any("look cut" in w for w in report.warnings)
     addresses = [c for e in entities.values() for c in e.crypto]
     assert sum(c.valid for c in addresses) > 250
+
+
+def test_remark_addresses_linked_to_their_entity(shared_data):
+    import csv
+
+    entities, _ = parse([shared_data / "lists" / "ofac" / "2024-05-03" / "sdn.csv.gz"])
+    ours = {(e.source_id, c.asset, c.raw) for e in entities.values() for c in e.crypto}
+    with open(shared_data / "addresses" / "ofac_sdn_csv_addresses_2024-05-03.csv") as fh:
+        expected = {(r["ent_num"], r["asset"], r["address"]) for r in csv.DictReader(fh)}
+    assert len(expected) == 294
+    assert expected <= ours

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import time
 from pathlib import Path
@@ -264,7 +265,7 @@ def test_sniff_each_format_and_not_the_other():
     assert not CLASSIC.sniff(SDN_ADVANCED, adv_head)
     assert ADVANCED.sniff(SDN_ADVANCED, adv_head)
     assert not ADVANCED.sniff(SDN, sdn_head)
-    assert not CLASSIC.sniff(SDN, b"1,\"NAME\",individual\n")
+    assert not CLASSIC.sniff(SDN, b'1,"NAME",individual\n')
     assert not ADVANCED.sniff(SDN, b"")
     assert get_format("ofac_xml") is CLASSIC
     assert get_format("ofac_advanced_xml") is ADVANCED
@@ -331,7 +332,9 @@ def test_hostile_doctype_is_refused(tmp_path, doc, reason):
 
 def test_hostile_doctype_in_advanced_file(tmp_path):
     doc = SDN_ADVANCED.read_bytes().replace(
-        b"<Sanctions ", b'<!DOCTYPE Sanctions [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n<Sanctions ', 1
+        b"<Sanctions ",
+        b'<!DOCTYPE Sanctions [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n<Sanctions ',
+        1,
     )
     path = tmp_path / "sdn_advanced.xml"
     path.write_bytes(doc)
@@ -419,7 +422,7 @@ def _mutate(data: bytes, flips: list[tuple[float, int]], cut: float | None) -> b
 
 @pytest.mark.parametrize("fixture", [SDN, SDN_ADVANCED], ids=["classic", "advanced"])
 @settings(
-    max_examples=150,
+    max_examples=1500,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -432,6 +435,61 @@ def test_mutated_files_only_raise_parse_error(tmp_path_factory, fixture, flips, 
     try:
         for entity in fmt.parse([path], "us_ofac_sdn", ParseReport()):
             assert entity.id.startswith("us_ofac_sdn:")
+            entity.to_ftm()
+    except ParseError as exc:
+        assert exc.path == str(path)
+
+
+_values = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Cn")), max_size=20),
+    st.integers().map(str),
+    st.sampled_from(["", "0", "1403", "20001", "30001", "true", "99999999999999999999"]),
+)
+_edits = st.lists(
+    st.tuples(
+        st.floats(0, 1, exclude_max=True),
+        st.sampled_from(["text", "attr", "drop", "copy"]),
+        _values,
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _edit(data: bytes, edits: list[tuple[float, str, str]]) -> bytes:
+    """Well-formed but odd documents: changed values, dropped or duplicated elements."""
+    from lxml import etree
+
+    root = etree.fromstring(data)
+    elements = list(root.iter(etree.Element))
+    for where, action, value in edits:
+        el = elements[int(where * len(elements))]
+        parent = el.getparent()
+        if action == "text":
+            el.text = value
+        elif action == "attr" and el.attrib:
+            key = sorted(el.attrib)[len(value) % len(el.attrib)]
+            el.attrib[key] = value
+        elif action == "drop" and parent is not None:
+            parent.remove(el)
+        elif action == "copy" and parent is not None:
+            parent.append(copy.deepcopy(el))
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+@pytest.mark.parametrize("fixture", [SDN, SDN_ADVANCED], ids=["classic", "advanced"])
+@settings(
+    max_examples=1500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(edits=_edits)
+def test_odd_values_only_raise_parse_error(tmp_path_factory, fixture, edits):
+    path = tmp_path_factory.mktemp("odd") / fixture.name
+    path.write_bytes(_edit(fixture.read_bytes(), edits))
+    fmt = CLASSIC if fixture == SDN else ADVANCED
+    try:
+        for entity in fmt.parse([path], "us_ofac_sdn", ParseReport()):
             entity.to_ftm()
     except ParseError as exc:
         assert exc.path == str(path)

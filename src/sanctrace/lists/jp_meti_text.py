@@ -104,7 +104,7 @@ def suggest_source(path: Path) -> str:
             with open_binary(path) as fh:
                 head = fh.read(4096).decode("utf-8", "ignore")
             kind = list_kind(head.split("指定日")[0])
-        except (OSError, ParseError):
+        except (OSError, EOFError, ParseError):
             kind = None
     return SOURCES.get(kind or "", FORMAT.default_source)
 
@@ -135,6 +135,7 @@ def read_header(path: Path, lines: list[str]) -> tuple[MetiHeader, int]:
     """The header and the index of the first entry line."""
     header = MetiHeader()
     title: list[str] = []
+    start = min(40, len(lines))
     for index, raw in enumerate(lines[:40]):
         line = nfkc(raw).strip()
         key = "".join(line.split(":", 1)[0].split())
@@ -143,16 +144,15 @@ def read_header(path: Path, lines: list[str]) -> tuple[MetiHeader, int]:
         elif key == "最終更新日":
             header.updated = parse_jp_date(line.split(":", 1)[-1])
         elif header.designated or header.updated:
-            header.title = "".join(title).lstrip("○◯〇 ").strip()
-            header.kind = list_kind(header.title)
-            return header, index
+            start = index
+            break
         elif line:
             title.append(line)
-    if header.designated or header.updated:
-        header.title = "".join(title).lstrip("○◯〇 ").strip()
-        header.kind = list_kind(header.title)
-        return header, min(40, len(lines))
-    raise ParseError(path, 1, "no 指定日/最終更新日 header: not a METI end-user list")
+    if not (header.designated or header.updated):
+        raise ParseError(path, 1, "no 指定日/最終更新日 header: not a METI end-user list")
+    header.title = "".join(title).lstrip("○◯〇 ").strip()
+    header.kind = list_kind(header.title)
+    return header, start
 
 
 def _entry_start(
@@ -197,10 +197,9 @@ def _split_glued_english(before: str, line: str) -> tuple[str, str]:
 
 
 def read_records(
-    path: Path, lines: list[str], start: int, gaps: list[str] | None = None
+    path: Path, lines: list[str], start: int, report: ParseReport | None = None
 ) -> Iterator[MetiRecord]:
-    """The numbered entries below the header, with their raw parts; gaps are noted in ``gaps``."""
-    gaps = [] if gaps is None else gaps
+    """The numbered entries below the header, with their raw parts (gaps go to ``report``)."""
     rec: MetiRecord | None = None
     state = ""
     expected = 1
@@ -216,8 +215,8 @@ def read_records(
                     line = before
                     frags.insert(0, f"{number} {after}")
                 else:
-                    if number != expected:
-                        gaps.append(f"{path}:{lineno}: entries {expected}..{number - 1} missing")
+                    if number != expected and report is not None:
+                        report.warn(f"{path}:{lineno}: entries {expected}..{number - 1} missing")
                     if rec is not None:
                         yield rec
                     rec = MetiRecord(number=number, line=lineno)
@@ -432,8 +431,11 @@ class MetiTextFormat:
     description = "Japan METI end-user list (Russia/Belarus/third countries), PDF text"
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        text = head.decode("utf-8", "ignore") or head.decode("cp932", "ignore")
-        return "禁止措置" in text and ("指定日" in text or "最終更新日" in text)
+        for encoding in ("utf-8", "cp932"):
+            text = head.decode(encoding, "ignore")
+            if "禁止措置" in text and ("指定日" in text or "最終更新日" in text):
+                return True
+        return False
 
     def parse(self, paths: list[Path], source: str, report: ParseReport) -> Iterator[Entity]:
         for path in paths:
@@ -443,15 +445,10 @@ class MetiTextFormat:
             if version and (report.version is None or version > report.version):
                 report.version = version
             last: MetiRecord | None = None
-            count = 0
-            gaps: list[str] = []
-            for rec in read_records(path, lines, start, gaps):
-                for gap in gaps:
-                    report.warn(gap)
-                gaps.clear()
+            for rec in read_records(path, lines, start, report):
                 if last is not None:
                     yield to_entity(path, last, header, source, report)
-                last, count = rec, count + 1
+                last = rec
             if last is None:
                 raise ParseError(path, start + 1, "no numbered entries")
             if not last.english or not last.has_address:

@@ -307,6 +307,9 @@ class MofXlsxFormat:
             except _ERRORS as exc:
                 where = f"sheet {sheet.name!r} row {row_no}"
                 raise ParseError(path, where, f"unreadable row: {exc!r}") from exc
+            if not entity.names:
+                report.warn(f"{path}:sheet {sheet.name!r} row {row_no}: no usable name; skipped")
+                continue
             yield entity
 
     def _native_id(

@@ -69,7 +69,10 @@ def text(el: etree._Element | None, path: str | None = None) -> str | None:
         el = el.find(path)
     if el is None:
         return None
-    value = " ".join("".join(el.itertext()).split())
+    raw = el.text if len(el) == 0 else "".join(el.itertext())
+    if not raw:
+        return None
+    value = " ".join(raw.split())
     return value or None
 
 
