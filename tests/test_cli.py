@@ -52,7 +52,7 @@ def test_bad_list_file_names_file_and_line(db, fixtures, tmp_path):
     folder = tmp_path / "set"
     folder.mkdir()
     text = (fixtures / "lists" / "ofac_csv" / "sdn.csv").read_text().splitlines()
-    text[1] = "10002,\"ONLY TWO\""
+    text[1] = '10002,"ONLY TWO"'
     (folder / "sdn.csv").write_text("\n".join(text) + "\n")
     result = run("lists", "load", str(folder), db=db)
     assert result.returncode == 1
@@ -74,7 +74,15 @@ def test_load_status_diff_and_address_screening(db, fixtures):
     assert "unchanged snapshot 1" in again.stderr
     status = json.loads(run("lists", "status", "--json", db=db).stdout)
     info = status["us_ofac_sdn"]
-    assert set(info) >= {"snapshot", "entities", "schemas", "names", "addresses", "invalid_addresses", "warnings"}
+    assert set(info) >= {
+        "snapshot",
+        "entities",
+        "schemas",
+        "names",
+        "addresses",
+        "invalid_addresses",
+        "warnings",
+    }
     assert set(info["snapshot"]) >= {"id", "version", "sha256", "loaded_at"}
     assert info["entities"] == 4
     delta = json.loads(run("lists", "diff", "us_ofac_sdn", "--json", db=db).stdout)

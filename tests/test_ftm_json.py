@@ -20,7 +20,12 @@ def sample(fixtures):
 def test_ids_names_relations_and_wallets(sample):
     entities = {e.id: e for e in FORMAT.parse([sample], "mine", ParseReport())}
     assert set(entities) == {
-        "ex-person-1", "ex-company-1", "ex-company-2", "ex-own-1", "ex-own-2", "ex-wallet-1"
+        "ex-person-1",
+        "ex-company-1",
+        "ex-company-2",
+        "ex-own-1",
+        "ex-own-2",
+        "ex-wallet-1",
     }
     person = entities["ex-person-1"]
     assert {(n.value, n.kind, n.script) for n in person.names} == {
@@ -63,7 +68,9 @@ MUTATIONS = st.tuples(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(MUTATIONS)
 def test_mutated_ftm_fails_only_with_parse_error(tmp_path, sample, mutation):
     path = tmp_path / "m.ftm.json"
@@ -74,7 +81,9 @@ def test_mutated_ftm_fails_only_with_parse_error(tmp_path, sample, mutation):
         pass
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(MUTATIONS)
 def test_mutated_ofac_csv_fails_only_with_parse_error(tmp_path, fixtures, mutation):
     folder = fixtures / "lists" / "ofac_csv"

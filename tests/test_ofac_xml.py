@@ -422,7 +422,7 @@ def _mutate(data: bytes, flips: list[tuple[float, int]], cut: float | None) -> b
 
 @pytest.mark.parametrize("fixture", [SDN, SDN_ADVANCED], ids=["classic", "advanced"])
 @settings(
-    max_examples=1500,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -479,7 +479,7 @@ def _edit(data: bytes, edits: list[tuple[float, str, str]]) -> bytes:
 
 @pytest.mark.parametrize("fixture", [SDN, SDN_ADVANCED], ids=["classic", "advanced"])
 @settings(
-    max_examples=1500,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -224,3 +224,33 @@ def changed_fields(old: dict[str, list[str]], new: dict[str, list[str]]) -> list
     """Names of the fields whose values differ between two ``Entity.comparable`` views."""
     keys: Iterable[str] = set(old) | set(new)
     return sorted(k for k in keys if old.get(k) != new.get(k))
+
+
+@dataclass(slots=True)
+class NameQuery:
+    """What is screened: a name with optional secondary evidence."""
+
+    name: str
+    schema: str | None = None  # Person, Company, Organization, LegalEntity, Vessel …
+    birth_date: str | None = None  # ISO, full or partial
+    country: str | None = None  # nationality or country, ISO code or name
+    name_kana: str | None = None  # the katakana reading an exchange holds
+    identifiers: tuple[str, ...] = ()
+    id: str | None = None
+
+
+@dataclass(slots=True)
+class Match:
+    """A list entity that a query matched, with the score and why."""
+
+    entity_id: str
+    source: str
+    source_id: str
+    schema: str
+    entity_name: str  # the entity's caption
+    matched_name: str  # the name of the entity that matched best
+    query_name: str  # the query form that matched (name, reading, translation)
+    score: float
+    explanation: str
+    features: dict[str, float] = field(default_factory=dict)
+    snapshot_id: int | None = None

@@ -32,7 +32,7 @@ def iso_date(year: int, month: int | None = None, day: int | None = None) -> str
             return f"{year:04d}-{month:02d}"
         date(year, 1, 1)
         return f"{year:04d}"
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 

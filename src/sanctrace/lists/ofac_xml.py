@@ -27,6 +27,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from lxml import etree
+
 from sanctrace.lists.base import ParseError, ParseReport, read_head
 from sanctrace.lists.dates import iso_date, parse_ofac_date
 from sanctrace.lists.xmlsafe import findall, iter_elements, root_name, text, texts, where
@@ -153,7 +155,7 @@ def _read_version(path: Path, value: str | None, report: ParseReport) -> None:
     report.version = iso or value
 
 
-def _entry(path: Path, el, source: str, report: ParseReport) -> Entity:
+def _entry(path: Path, el: etree._Element, source: str, report: ParseReport) -> Entity:
     uid = text(el, "uid")
     if not uid:
         raise ParseError(path, where(el), "sdnEntry without uid")
@@ -201,7 +203,7 @@ def _entry(path: Path, el, source: str, report: ParseReport) -> Entity:
     return entity
 
 
-def _full_name(el) -> str | None:
+def _full_name(el: etree._Element) -> str | None:
     parts = [text(el, "firstName"), text(el, "lastName")]
     return " ".join(p for p in parts if p) or None
 
@@ -209,7 +211,7 @@ def _full_name(el) -> str | None:
 ADDRESS_FIELDS = ("address1", "address2", "address3", "city", "stateOrProvince", "postalCode")
 
 
-def join_address(address) -> str | None:
+def join_address(address: etree._Element) -> str | None:
     """One line from an ``address`` element: street lines, city, state, postcode, country."""
     parts = [text(address, f) for f in (*ADDRESS_FIELDS, "region", "country")]
     return ", ".join(p for p in parts if p) or None
@@ -268,14 +270,17 @@ def add_fact(entity: Entity, label: str, value: str, *, iso_dates: bool = False)
     if low.startswith(CRYPTO_PREFIX):
         from sanctrace.chain.addresses import parse_address
 
-        asset = label.strip()[len(CRYPTO_PREFIX) :].strip().upper()
+        asset = low[len(CRYPTO_PREFIX) :].strip().upper()
         entity.crypto.append(parse_address(asset, value))
         return True
     prop = FACT_PROPERTIES.get(low)
     if prop is not None:
         if prop in DATE_PROPERTIES and not iso_dates:
             dates = ofac_dates(value)
-            entity.add(prop, *dates) if dates else entity.add("notes", f"{label}: {value}")
+            if dates:
+                entity.add(prop, *dates)
+            else:
+                entity.add("notes", f"{label}: {value}")
         elif prop == "gender":
             entity.add(prop, value.lower())
         else:

@@ -1,0 +1,102 @@
+"""Candidate retrieval: an inverted index over token skeletons and character trigrams.
+
+Every list name is indexed under the phonetic skeletons of all its token transliterations
+(so Yevgeny, Evgeniy and エフゲニー meet) and under the trigrams of its tokens' Latin forms
+(so typos still meet). A query adds up the rarity (IDF) of the keys it shares with each name;
+the best few dozen names go to the scorer. Keys held by more than a fifth of all names carry
+no information and are skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+
+from sanctrace.names.normalize import NameToken, NormalizedName
+
+TRIGRAM_SHARE = 0.8  # a token fully matched by trigrams counts this much of a skeleton hit
+MAX_KEY_SHARE = 0.2
+
+
+def _trigrams(form: str) -> set[str]:
+    padded = f"_{form}_"
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def token_keys(token: NameToken, all_forms: bool) -> list[tuple[str, float]]:
+    """(key, share) pairs of one token; the shares of a token's trigrams add up to TRIGRAM_SHARE."""
+    keys = [("s:" + s, 1.0) for s in token.skeletons]
+    forms = token.forms if all_forms else token.forms[:1]
+    grams: set[str] = set()
+    for form in forms:
+        if len(form) >= 3:
+            grams |= _trigrams(form)
+    if grams:
+        share = TRIGRAM_SHARE / (len(grams) / max(1, len(forms)))
+        keys.extend(("g:" + g, share) for g in grams)
+    return keys
+
+
+class NameIndex:
+    """Names (each owned by an entry, e.g. a list entity) searchable by their tokens."""
+
+    def __init__(self) -> None:
+        self.names: list[NormalizedName] = []
+        self.owners: list[int] = []
+        self._build: dict[str, list[int]] = defaultdict(list)
+        self._postings: dict[str, np.ndarray] = {}
+        self._idf: dict[str, float] = {}
+        self._df_tokens: dict[str, int] = defaultdict(int)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def add(self, owner: int, name: NormalizedName) -> None:
+        name_id = len(self.names)
+        self.names.append(name)
+        self.owners.append(owner)
+        seen: set[str] = set()
+        for token in name.tokens:
+            self._df_tokens[token.skeletons[0]] += 1
+            for key, _ in token_keys(token, all_forms=True):
+                if key not in seen:
+                    seen.add(key)
+                    self._build[key].append(name_id)
+
+    def freeze(self) -> None:
+        """Turn the postings into arrays; call once after the last ``add``."""
+        total = max(1, len(self.names))
+        for key, ids in self._build.items():
+            self._postings[key] = np.asarray(ids, dtype=np.int32)
+            self._idf[key] = math.log(1 + total / len(ids))
+        self._build = defaultdict(list)
+
+    def token_weight(self, token: NameToken) -> float:
+        """Rarity of a token: a common given name weighs less than a rare surname."""
+        total = max(1, len(self.names))
+        df = min((self._df_tokens.get(s, 0) for s in token.skeletons), default=0)
+        return 1.0 + math.log(1 + total / (df + 1))
+
+    def candidates(self, query: NormalizedName, limit: int = 40) -> list[int]:
+        """Ids of the names that share the most informative keys with ``query``."""
+        max_df = max(50, int(len(self.names) * MAX_KEY_SHARE))
+        arrays, weights = [], []
+        for token in query.tokens:
+            for key, share in token_keys(token, all_forms=True):
+                ids = self._postings.get(key)
+                if ids is None or len(ids) > max_df:
+                    continue
+                arrays.append(ids)
+                weights.append(np.full(len(ids), self._idf[key] * share, dtype=np.float32))
+        if not arrays:
+            return []
+        ids = np.concatenate(arrays)
+        scores = np.bincount(ids, weights=np.concatenate(weights), minlength=len(self.names))
+        hits = int(np.count_nonzero(scores))
+        if hits <= limit:
+            best = np.flatnonzero(scores)
+        else:
+            best = np.argpartition(scores, -limit)[-limit:]
+        return [int(i) for i in best[np.argsort(-scores[best])]]
