@@ -245,6 +245,113 @@ def screen_address(
         raise typer.Exit(1)
 
 
+@screen_app.command("name")
+def screen_name(
+    text: Annotated[str, typer.Argument(help="The name to screen, in any script.")],
+    schema: Annotated[str | None, typer.Option(help="Person, Company, Organization, Vessel …")] = None,
+    birth_date: Annotated[str | None, typer.Option(help="Birth date or year (ISO).")] = None,
+    country: Annotated[str | None, typer.Option(help="Nationality or country.")] = None,
+    kana: Annotated[str | None, typer.Option(help="The katakana reading held for the name.")] = None,
+    top: Annotated[int, typer.Option(help="At most this many matches.")] = 5,
+    threshold: Annotated[float | None, typer.Option(help="Minimum score (default per schema).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Screen one name against the active lists (exit 1 when it matches)."""
+    from sanctrace.model import NameQuery
+    from sanctrace.monitor.screening import build_screener
+
+    db = open_db()
+    screener = build_screener(db)
+    query = NameQuery(text, schema, birth_date, country, kana)
+    matches = screener.screen(query, top=top, threshold=threshold)
+    if as_json:
+        print_json({"query": text, "matches": [match_dict(m) for m in matches]})
+    else:
+        if not matches:
+            out.print(f"no match at or above {threshold or screener.threshold:.2f}")
+        for m in matches:
+            out.print(
+                f"[bold]{m.score:.2f}[/] {m.entity_name} [{m.entity_id}, {m.schema}] "
+                f"via '{m.matched_name}': {m.explanation}",
+                soft_wrap=True,
+                highlight=False,
+            )
+    if matches:
+        raise typer.Exit(1)
+
+
+@screen_app.command("names")
+def screen_names(
+    input_csv: Annotated[Path, typer.Argument(help="CSV with id,name [,schema,birth_date,country,name_kana].")],
+    out_csv: Annotated[Path, typer.Option("--out", help="Where the matches go (CSV).")],
+    threshold: Annotated[float | None, typer.Option(help="Minimum score (default per schema).")] = None,
+    top: Annotated[int, typer.Option(help="At most this many matches per name.")] = 5,
+) -> None:
+    """Screen a CSV of names; one output row per match at or above the threshold."""
+    from sanctrace.monitor.bulk import read_queries, write_matches
+    from sanctrace.monitor.screening import build_screener
+
+    queries = read_queries(input_csv)
+    screener = build_screener(open_db())
+    rows = []
+    with progress_bar("screening names", total=len(queries)) as advance:
+        for query in queries:
+            rows.append((query, screener.screen(query, top=top, threshold=threshold)))
+            advance(1)
+    written = write_matches(out_csv, rows)
+    err.print(f"{len(queries)} names screened, {written} matches written to {out_csv}", soft_wrap=True)
+
+
+@screen_app.command("customers")
+def screen_customers_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Screen every stored customer and store the matches."""
+    from sanctrace.monitor.screening import build_screener, screen_customers
+
+    db = open_db()
+    screener = build_screener(db)
+    with progress_bar("screening customers") as advance:
+        run = screen_customers(db, screener, progress=advance)
+    summary = {"customers": run.customers, "matches": run.matches, "new": run.new}
+    if as_json:
+        print_json(summary)
+    else:
+        err.print(
+            f"{run.customers} customers screened: {run.matches} matches ({run.new} new)",
+            soft_wrap=True,
+        )
+
+
+def match_dict(m) -> dict:  # noqa: ANN001 - a sanctrace.model.Match
+    return {
+        "entity_id": m.entity_id,
+        "source": m.source,
+        "source_id": m.source_id,
+        "schema": m.schema,
+        "entity_name": m.entity_name,
+        "matched_name": m.matched_name,
+        "query_name": m.query_name,
+        "score": m.score,
+        "explanation": m.explanation,
+        "features": m.features,
+        "snapshot_id": m.snapshot_id,
+    }
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Run the REST API (docs at /docs)."""
+    import uvicorn
+
+    from sanctrace.api.app import create_app
+
+    uvicorn.run(create_app(state.db_url), host=host, port=port, log_level="warning")
+
+
 # --- demo ------------------------------------------------------------------------------------------
 @app.command("demo")
 def demo(

@@ -191,6 +191,42 @@ class Entity:
             ]
         return data
 
+    @classmethod
+    def from_ftm(cls, data: dict, source: str | None = None) -> Entity:
+        """An entity from FtM JSON (as ``to_ftm`` writes it, or as OpenSanctions exports it)."""
+        datasets = data.get("datasets") or []
+        source = source or (datasets[0] if datasets else "ftm")
+        ent_id = str(data["id"])
+        prefix = f"{source}:"
+        entity = cls(
+            id=ent_id,
+            schema=str(data["schema"]),
+            source=source,
+            source_id=ent_id[len(prefix) :] if ent_id.startswith(prefix) else ent_id,
+        )
+        for prop, values in (data.get("properties") or {}).items():
+            if not isinstance(values, list):
+                values = [values]
+            texts = [v if isinstance(v, str) else json.dumps(v) for v in values if v is not None]
+            kind = NAME_KIND_OF_PROPERTY.get(prop)
+            if kind is not None:
+                for value in texts:
+                    entity.add_name(value, kind)
+            else:
+                entity.add(prop, *texts)
+        for wallet in data.get("cryptoWallets") or []:
+            entity.crypto.append(
+                CryptoAddress(
+                    asset=wallet.get("currency", ""),
+                    chain=wallet.get("chain", ""),
+                    address=wallet.get("publicKey", ""),
+                    raw=wallet.get("raw", wallet.get("publicKey", "")),
+                    valid=bool(wallet.get("valid", True)),
+                    reason=wallet.get("reason"),
+                )
+            )
+        return entity
+
     def fingerprint(self) -> str:
         """A stable hash of the content, for deltas between snapshots."""
         return fingerprint_of(self.to_ftm())

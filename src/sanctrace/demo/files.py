@@ -5,26 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from sanctrace.demo.world import ListEntry, World
+from sanctrace.fileio import write_atomic
 
 EMPTY = "-0- "
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _q(value: str | None) -> str:
@@ -40,12 +26,12 @@ def _sdn_row(e: ListEntry) -> str:
     return ",".join(fields)
 
 
-def write_list(world: World, folder: Path) -> list[Path]:
+def write_list(entries: list[ListEntry], folder: Path) -> list[Path]:
     """The fictional list as sdn.csv, alt.csv and add.csv (OFAC's legacy layout)."""
-    sdn = "\n".join(_sdn_row(e) for e in world.entries) + "\n"
+    sdn = "\n".join(_sdn_row(e) for e in entries) + "\n"
     alt_rows, add_rows = [], []
     alt_num = add_num = 1
-    for e in world.entries:
+    for e in entries:
         for kind, name in e.aliases:
             alt_rows.append(f"{e.ent_num},{alt_num},{_q(kind)},{_q(name)},{EMPTY}")
             alt_num += 1
@@ -70,8 +56,9 @@ def csv_text(header: list[str], rows: list[list]) -> str:
 
 def write_world(world: World, folder: Path) -> dict[str, Path]:
     """Every file of the world; returns them by role."""
-    files = {"list": folder / "list"}
-    write_list(world, files["list"])
+    files = {"list": folder / "list", "list_update": folder / "list-update"}
+    write_list(world.entries, files["list"])
+    write_list(world.update, files["list_update"])
     files["customers"] = folder / "customers.csv"
     rows = [
         [

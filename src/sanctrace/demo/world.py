@@ -55,6 +55,7 @@ class Wallet:
 class World:
     seed: int
     entries: list[ListEntry]
+    update: list[ListEntry]  # the next version of the list: one delisting, one new listing
     customers: list[Customer]
     wallets: list[Wallet]
     ownership: list[dict]  # FtM entities: companies, persons and Ownership links
@@ -277,7 +278,10 @@ def generate(seed: int = 2022, customers: int = 10_000) -> World:
             p = _ru_person(rng)
             while (p["given"][0], p["surname_lat"]) in used:
                 p = _ru_person(rng)
+            used.add((p["given"][0], p["surname_lat"]))
             dob = _dob(rng)
+            if i == len(planted):
+                newly = (cid, p, dob)
         out.append(
             Customer(
                 cid,
@@ -341,7 +345,25 @@ def generate(seed: int = 2022, customers: int = 10_000) -> World:
         wallets.append(Wallet(c.id, chain, address, "withdrawal"))
         truth["listed_wallets"].append({"customer_id": c.id, "address": address})
     truth["list_addresses"] = len(listed_addresses)
-    return World(seed, entries, out, wallets, ownership, truth)
+    update = _list_update(entries, planted[0], newly, truth)
+    return World(seed, entries, update, out, wallets, ownership, truth)
+
+
+def _list_update(entries: list[ListEntry], delisted: dict, newly: tuple, truth: dict) -> list[ListEntry]:
+    """The next list version: a planted person delisted, a customer's namesake newly listed."""
+    cid, p, dob = newly
+    entry = ListEntry(
+        max(e.ent_num for e in entries) + 1,
+        f"{p['surname_lat'].upper()}, {p['given'][0]} {p['patronymic']}",
+        "individual",
+        ["RUSSIA-EO14024"],
+        remarks=[f"DOB {_ofac_date(dob)}", "nationality Russia"],
+    )
+    entry.aliases.append(("aka", f"{p['surname_cyr']} {p['given'][1]} {p['patronymic_cyr']}"))
+    truth["listed_after_update"] = [{"customer_id": cid, "ent_num": entry.ent_num}]
+    gone = next(c for c in truth["listed_customers"] if c["ent_num"] == delisted["ent_num"])
+    truth["delisted"] = [gone]
+    return [e for e in entries if e.ent_num != delisted["ent_num"]] + [entry]
 
 
 def _ownership_chain(owner: dict, sg: Customer) -> list[dict]:

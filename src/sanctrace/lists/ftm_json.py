@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sanctrace.lists.base import ParseError, ParseReport, open_text, stem
-from sanctrace.model import NAME_KIND_OF_PROPERTY, Entity, NameKind
+from sanctrace.model import Entity, NameKind
 
 MAX_LINE = 16 * 1024 * 1024
 _SOURCE_CHARS = re.compile(r"[^a-z0-9_]+")
@@ -87,17 +87,8 @@ def _entity(path: Path, lineno: int, data: dict, source: str) -> Entity:
         raise ParseError(path, f"line {lineno}", "field 'schema' is missing")
     if not isinstance(props, dict):
         raise ParseError(path, f"line {lineno}", "field 'properties' is not an object")
-    entity = Entity(id=ent_id, schema=schema, source=source, source_id=ent_id)
-    for prop, values in props.items():
-        if not isinstance(values, list):
-            values = [values]
-        texts = [v if isinstance(v, str) else json.dumps(v) for v in values if v is not None]
-        kind = NAME_KIND_OF_PROPERTY.get(prop)
-        if kind is not None:
-            for value in texts:
-                entity.add_name(value, kind)
-        else:
-            entity.add(prop, *texts)
+    entity = Entity.from_ftm({**data, "datasets": [source]}, source)
+    entity.source_id = ent_id
     if schema == "Person":
         # Name parts are kept as properties; a full name built from them helps screening.
         first, last = entity.first("firstName"), entity.first("lastName")

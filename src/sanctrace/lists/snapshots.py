@@ -279,3 +279,18 @@ def status(db: Database) -> dict[str, dict]:
                 "warnings": len(row.warnings),
             }
     return out
+
+
+PARTY_SCHEMAS = frozenset(
+    {"Person", "Company", "Organization", "LegalEntity", "PublicBody", "Vessel", "Airplane"}
+)
+
+
+def active_entities(db: Database, entity_ids: list[str] | None = None) -> list[tuple[int, Entity]]:
+    """(snapshot id, entity) for the parties of the active snapshots: what screening uses."""
+    with db.connect() as conn:
+        return [
+            (snapshot_id, Entity.from_ftm(data))
+            for snapshot_id, data in repo.active_entity_data(conn, entity_ids)
+            if data.get("schema") in PARTY_SCHEMAS
+        ]

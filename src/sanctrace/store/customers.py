@@ -100,3 +100,34 @@ def listed_wallets(conn: sa.Connection) -> list[sa.Row]:
         .order_by(wallets.c.customer_id, wallets.c.address)
     )
     return list(conn.execute(query))
+
+
+class CustomerView:
+    """A customer with its names, for reports."""
+
+    def __init__(self, row: sa.Row, names: list[tuple[str, str, str]]) -> None:
+        self.id = row.id
+        self.kind = row.kind
+        self.row = row
+        self.names = names
+
+
+def customer_rows(conn: sa.Connection, ids: Iterable[str]) -> list[CustomerView]:
+    """The named customers with their names (kind, name, script) in insertion order."""
+    ids = sorted(set(ids))
+    out = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        names: dict[str, list] = {}
+        for cid, kind, name, script in conn.execute(
+            sa.select(
+                customer_names.c.customer_id, customer_names.c.kind, customer_names.c.name,
+                customer_names.c.script,
+            )
+            .where(customer_names.c.customer_id.in_(chunk))
+            .order_by(customer_names.c.id)
+        ):
+            names.setdefault(cid, []).append((kind, name, script))
+        for row in conn.execute(sa.select(customers).where(customers.c.id.in_(chunk))):
+            out.append(CustomerView(row, names.get(row.id, [])))
+    return out

@@ -5,7 +5,7 @@ Every function takes an open connection so the caller decides the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -269,3 +269,17 @@ def find_address(conn: sa.Connection, address: str) -> list[sa.Row]:
         .order_by(snapshots.c.source, crypto_addresses.c.entity_id)
     )
     return list(conn.execute(query))
+
+
+def active_entity_data(conn: sa.Connection, entity_ids: Iterable[str] | None = None) -> Iterator[tuple[int, dict]]:
+    """(snapshot id, FtM data) of the entities of every active snapshot (or the named ones)."""
+    query = sa.select(entities.c.snapshot_id, entities.c.data).join(
+        active_snapshots, active_snapshots.c.snapshot_id == entities.c.snapshot_id
+    )
+    if entity_ids is None:
+        yield from conn.execute(query.order_by(entities.c.snapshot_id, entities.c.entity_id)).tuples()
+        return
+    ids = sorted(set(entity_ids))
+    for start in range(0, len(ids), 500):
+        chunk = query.where(entities.c.entity_id.in_(ids[start : start + 500]))
+        yield from conn.execute(chunk).tuples()

@@ -159,3 +159,29 @@ fetches = sa.Table(
     sa.Column("bytes", sa.BigInteger),
     sa.Index(None, "source", "url"),
 )
+
+# --- name screening of customers (migration 0003) --------------------------------------------
+screening_matches = sa.Table(
+    "screening_matches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "customer_id",
+        sa.String(64),
+        sa.ForeignKey("customers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("entity_id", sa.String(255), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id")),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("query_name", sa.Text, nullable=False),
+    sa.Column("matched_name", sa.Text, nullable=False),
+    sa.Column("explanation", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open | retired
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("retired_reason", sa.Text),
+    sa.Index(None, "customer_id"),
+    sa.Index(None, "entity_id"),
+)

@@ -1,0 +1,135 @@
+"""The REST API: name and address screening, list status. Every answer names its snapshots."""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+from sanctrace import __version__
+from sanctrace.lists.lookup import lookup_address
+from sanctrace.lists.snapshots import status
+from sanctrace.model import Match, NameQuery
+from sanctrace.monitor.screening import build_screener
+from sanctrace.names import Screener
+from sanctrace.store import Database, open_database
+
+
+class NameRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=500)
+    schema_: str | None = Field(default=None, alias="schema")
+    birth_date: str | None = None
+    country: str | None = None
+    name_kana: str | None = None
+    identifiers: list[str] = Field(default_factory=list, max_length=20)
+    top: int = Field(default=5, ge=1, le=50)
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class MatchOut(BaseModel):
+    entity_id: str
+    source: str
+    source_id: str
+    schema_: str = Field(serialization_alias="schema")
+    entity_name: str
+    matched_name: str
+    query_name: str
+    score: float
+    explanation: str
+    features: dict[str, float]
+    snapshot_id: int | None
+
+
+class NameResponse(BaseModel):
+    query: str
+    threshold: float
+    snapshots: dict[str, int]
+    matches: list[MatchOut]
+
+
+class AddressRequest(BaseModel):
+    address: str = Field(min_length=1, max_length=200)
+
+
+class ScreenerCache:
+    """One screener per set of active snapshots; rebuilt when a list load changes them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.lock = threading.Lock()
+        self.key: tuple | None = None
+        self.screener: Screener | None = None
+
+    def snapshots(self) -> dict[str, int]:
+        return {source: info["snapshot"]["id"] for source, info in status(self.db).items()}
+
+    def get(self) -> tuple[Screener, dict[str, int]]:
+        snaps = self.snapshots()
+        key = tuple(sorted(snaps.items()))
+        with self.lock:
+            if self.screener is None or key != self.key:
+                self.screener = build_screener(self.db)
+                self.key = key
+            return self.screener, snaps
+
+
+def _match_out(m: Match) -> MatchOut:
+    return MatchOut(
+        entity_id=m.entity_id,
+        source=m.source,
+        source_id=m.source_id,
+        schema_=m.schema,
+        entity_name=m.entity_name,
+        matched_name=m.matched_name,
+        query_name=m.query_name,
+        score=m.score,
+        explanation=m.explanation,
+        features=m.features,
+        snapshot_id=m.snapshot_id,
+    )
+
+
+def create_app(db_url: str | None = None) -> FastAPI:
+    """The application over the database at ``db_url`` (resolved like the CLI's ``--db``)."""
+    db = open_database(db_url)
+    cache = ScreenerCache(db)
+    app = FastAPI(title="sanctrace", version=__version__)
+
+    @app.get("/v1/health")
+    def health() -> dict:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/v1/lists")
+    def lists() -> dict:
+        return status(db)
+
+    @app.post("/v1/screen/name", response_model=NameResponse, response_model_by_alias=True)
+    def screen_name(request: NameRequest) -> NameResponse:
+        screener, snaps = cache.get()
+        query = NameQuery(
+            request.name,
+            request.schema_,
+            request.birth_date,
+            request.country,
+            request.name_kana,
+            tuple(request.identifiers),
+        )
+        matches = screener.screen(query, top=request.top, threshold=request.threshold)
+        threshold = request.threshold
+        if threshold is None:
+            threshold = screener.threshold_for(request.schema_ or "")
+        return NameResponse(
+            query=request.name,
+            threshold=threshold,
+            snapshots=snaps,
+            matches=[_match_out(m) for m in matches],
+        )
+
+    @app.post("/v1/screen/address")
+    def screen_address(request: AddressRequest) -> dict:
+        result = lookup_address(db, request.address)
+        result["snapshots"] = cache.snapshots()
+        return result
+
+    return app

@@ -1,0 +1,206 @@
+"""Screening the exchange's customers by name, and re-screening when a list changes.
+
+Persons are screened by their Latin name and their katakana reading (a kanji name is read
+through its reading: kanji alone says nothing about how a foreign name sounds); companies by
+their legal name (whose Japanese words are also translated) and their reading. Matches are
+stored; a new list snapshot re-screens every customer against the added and changed entries
+only, and retires matches to entries that were removed or no longer match.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from sanctrace.lists.snapshots import Delta, active_entities
+from sanctrace.model import Match, NameQuery
+from sanctrace.names import Screener
+from sanctrace.store import Database
+from sanctrace.store.snapshots import now
+from sanctrace.store.tables import customer_names, customers, screening_matches
+
+SCHEMAS = {"person": "Person", "company": "Company"}
+
+
+@dataclass
+class ScreeningRun:
+    """What one screening pass did."""
+
+    customers: int = 0
+    matches: int = 0
+    new: int = 0
+    retired: int = 0
+    by_customer: dict[str, list[Match]] = field(default_factory=dict)
+
+
+def build_screener(db: Database, **options) -> Screener:
+    """A screener over every party of the active list snapshots."""
+    screener = Screener(**options)
+    for snapshot_id, entity in active_entities(db):
+        screener.add(entity, snapshot_id)
+    screener.freeze()
+    return screener
+
+
+def customer_queries(db: Database, ids: Iterable[str] | None = None) -> list[NameQuery]:
+    """One query per customer from the names the exchange holds."""
+    names: dict[str, dict[str, str]] = defaultdict(dict)
+    with db.connect() as conn:
+        for cid, kind, name in conn.execute(
+            sa.select(customer_names.c.customer_id, customer_names.c.kind, customer_names.c.name)
+        ):
+            names[cid].setdefault(kind, name)
+        rows = list(
+            conn.execute(
+                sa.select(
+                    customers.c.id,
+                    customers.c.kind,
+                    customers.c.birth_date,
+                    customers.c.nationality,
+                    customers.c.country,
+                )
+            )
+        )
+    wanted = set(ids) if ids is not None else None
+    queries = []
+    for cid, kind, birth, nationality, country in rows:
+        if wanted is not None and cid not in wanted:
+            continue
+        held = names.get(cid, {})
+        reading = held.get("reading")
+        if kind == "person":
+            main = held.get("latin") or held.get("alias") or reading
+        else:
+            main = held.get("legal") or held.get("latin") or reading
+        if not main:
+            continue
+        queries.append(
+            NameQuery(
+                name=main,
+                schema=SCHEMAS.get(kind),
+                birth_date=birth,
+                country=nationality or country,
+                name_kana=reading if reading != main else None,
+                id=cid,
+            )
+        )
+    return queries
+
+
+def screen_customers(
+    db: Database,
+    screener: Screener,
+    only: set[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ScreeningRun:
+    """Screen every stored customer; store new matches and refresh known ones."""
+    run = ScreeningRun()
+    for query in customer_queries(db):
+        run.customers += 1
+        matches = screener.screen(query, top=5, only=only)
+        if matches:
+            run.by_customer[query.id] = matches
+            run.matches += len(matches)
+        if progress:
+            progress(1)
+    with db.begin() as conn:
+        run.new = _store(conn, run.by_customer)
+    return run
+
+
+def rescreen_delta(
+    db: Database, delta: Delta, screener: Screener | None = None
+) -> ScreeningRun:
+    """Screen customers against the added and changed entries of a delta; retire the rest."""
+    screener = screener or build_screener(db)
+    touched = set(delta.added) | set(delta.changed)
+    run = screen_customers(db, screener, only=touched) if touched else ScreeningRun()
+    still = {(cid, m.entity_id) for cid, ms in run.by_customer.items() for m in ms}
+    with db.begin() as conn:
+        open_rows = conn.execute(
+            sa.select(screening_matches.c.id, screening_matches.c.customer_id, screening_matches.c.entity_id)
+            .where(screening_matches.c.status == "open")
+        ).all()
+        for row_id, cid, entity_id in open_rows:
+            reason = None
+            if entity_id in delta.removed:
+                reason = f"removed from {delta.source} in snapshot {delta.new_snapshot}"
+            elif entity_id in delta.changed and (cid, entity_id) not in still:
+                reason = f"no longer matches after the change in snapshot {delta.new_snapshot}"
+            if reason:
+                conn.execute(
+                    screening_matches.update()
+                    .where(screening_matches.c.id == row_id)
+                    .values(status="retired", retired_reason=reason, updated_at=now())
+                )
+                run.retired += 1
+    return run
+
+
+def _store(conn: sa.Connection, found: dict[str, list[Match]]) -> int:
+    """Insert new open matches, refresh open ones; returns how many are new."""
+    existing = {
+        (cid, eid): row_id
+        for row_id, cid, eid in conn.execute(
+            sa.select(
+                screening_matches.c.id, screening_matches.c.customer_id, screening_matches.c.entity_id
+            ).where(screening_matches.c.status == "open")
+        )
+    }
+    fresh = 0
+    stamp = now()
+    for cid, matches in found.items():
+        for m in matches:
+            values = {
+                "source": m.source,
+                "snapshot_id": m.snapshot_id,
+                "score": m.score,
+                "query_name": m.query_name,
+                "matched_name": m.matched_name,
+                "explanation": m.explanation,
+                "updated_at": stamp,
+            }
+            row_id = existing.get((cid, m.entity_id))
+            if row_id is None:
+                conn.execute(
+                    screening_matches.insert().values(
+                        customer_id=cid,
+                        entity_id=m.entity_id,
+                        status="open",
+                        created_at=stamp,
+                        **values,
+                    )
+                )
+                fresh += 1
+            else:
+                conn.execute(
+                    screening_matches.update().where(screening_matches.c.id == row_id).values(**values)
+                )
+    return fresh
+
+
+def open_matches(db: Database) -> list[sa.Row]:
+    """Every open customer match, best score first."""
+    with db.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(screening_matches)
+                .where(screening_matches.c.status == "open")
+                .order_by(screening_matches.c.score.desc(), screening_matches.c.customer_id)
+            )
+        )
+
+
+def retired_matches(db: Database) -> list[sa.Row]:
+    """Matches retired by list changes, newest first."""
+    with db.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(screening_matches)
+                .where(screening_matches.c.status == "retired")
+                .order_by(screening_matches.c.updated_at.desc(), screening_matches.c.id)
+            )
+        )

@@ -1,0 +1,242 @@
+"""Pair scoring: order-free, rarity-weighted token alignment with an explanation in words.
+
+The name score is the mean of two coverages: how much of the query's token weight is matched
+in the list name, and how much of the list name's weight is matched by the query. A token's
+weight is its rarity in the indexed lists, so a common given name counts less than a rare
+surname; patronymics and particles (bin, al, von) count a third when present at all. Token
+pairs are compared on every transliteration (Levenshtein similarity, rapidfuzz) and on their
+phonetic skeletons. Secondary evidence then moves the score: birth date, country, identifiers,
+legal form and schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from sanctrace.names.legal_forms import compatible
+from sanctrace.names.normalize import NameToken, NormalizedName
+
+# Named feature weights and limits: every one appears in explanations.
+WEIGHTS = {
+    "skeleton_match": 0.9,  # token similarity granted when phonetic skeletons agree
+    "initial_match": 0.9,  # "J" against "Joachim"
+    "initial_weight": 0.5,  # an initial carries half a token's weight
+    "optional_weight": 0.35,  # patronymics and particles
+    "min_pair": 0.55,  # token pairs below this similarity are not aligned
+    "full_credit": 0.8,  # similarities from here up count as they are
+    "joined_factor": 0.97,  # "FridrichBuchenberg" compared as one string
+    "legal_form_mismatch": 0.92,  # LLC against a state enterprise
+    "birth_date_exact": 0.05,
+    "birth_year_match": 0.02,
+    "birth_year_mismatch": -0.12,
+    "country_match": 0.02,
+    "country_mismatch": -0.03,
+    "identifier_match": 0.97,  # floor when an identifier agrees
+}
+
+SCHEMA_GROUPS = {
+    "Person": "person",
+    "Company": "org",
+    "Organization": "org",
+    "PublicBody": "org",
+    "Vessel": "vessel",
+    "Airplane": "airplane",
+}
+
+
+def schemas_compatible(query: str | None, candidate: str) -> bool:
+    """A Person query does not match a Vessel; LegalEntity (and no schema) matches any party."""
+    if not query or query in ("LegalEntity", "Thing"):
+        return candidate not in ("Vessel", "Airplane") or query == "Thing" or not query
+    if candidate in ("LegalEntity", "Thing"):
+        return query not in ("Vessel", "Airplane")
+    return SCHEMA_GROUPS.get(query, query) == SCHEMA_GROUPS.get(candidate, candidate)
+
+
+def credit(sim: float) -> float:
+    """Similarity to credit: full above ``full_credit``, falling steeply below it."""
+    if sim >= WEIGHTS["full_credit"]:
+        return sim
+    low = WEIGHTS["min_pair"]
+    return max(0.0, sim * (sim - low) / (WEIGHTS["full_credit"] - low))
+
+
+def token_matrix(query: Sequence[NameToken], tokens: Sequence[NameToken]) -> np.ndarray:
+    """Similarity of every query token to every candidate token, in one batch."""
+    q_forms, q_owner = _flatten(query)
+    c_forms, c_owner = _flatten(tokens)
+    if not q_forms or not c_forms:
+        return np.zeros((len(query), len(tokens)), dtype=np.float32)
+    sims = process.cdist(q_forms, c_forms, scorer=Levenshtein.normalized_similarity, workers=1)
+    by_col = np.maximum.reduceat(sims, _starts(c_owner), axis=1)
+    matrix = np.maximum.reduceat(by_col, _starts(q_owner), axis=0).astype(np.float32)
+    for i, qt in enumerate(query):
+        qs = set(qt.skeletons)
+        for j, ct in enumerate(tokens):
+            if qt.is_initial or ct.is_initial:
+                same = qt.latin[:1] == ct.latin[:1]
+                matrix[i, j] = WEIGHTS["initial_match"] if same else 0.0
+            elif matrix[i, j] < WEIGHTS["skeleton_match"] and qs.intersection(ct.skeletons):
+                matrix[i, j] = WEIGHTS["skeleton_match"]
+    return matrix
+
+
+def _flatten(tokens: Sequence[NameToken]) -> tuple[list[str], list[int]]:
+    forms, owner = [], []
+    for i, token in enumerate(tokens):
+        for form in token.forms[:4]:
+            forms.append(form)
+            owner.append(i)
+    return forms, owner
+
+
+def _starts(owner: list[int]) -> list[int]:
+    return [k for k in range(len(owner)) if k == 0 or owner[k] != owner[k - 1]]
+
+
+@dataclass
+class NameComparison:
+    """How one query name met one list name."""
+
+    score: float
+    pairs: list[tuple[NameToken, NameToken, float]] = field(default_factory=list)
+    missing: list[NameToken] = field(default_factory=list)  # query tokens not found
+    extra: list[NameToken] = field(default_factory=list)  # list-name tokens not matched
+    joined: float | None = None  # whole-string similarity when it decided the score
+
+    def describe(self) -> str:
+        parts = [f"'{q.raw}'≈'{c.raw}' {s:.2f}" for q, c, s in self.pairs]
+        text = "tokens " + ", ".join(parts) if parts else "no aligned tokens"
+        if self.missing:
+            text += "; not in list name: " + ", ".join(f"'{t.raw}'" for t in self.missing)
+        if self.extra:
+            text += "; only in list name: " + ", ".join(
+                f"'{t.raw}'" + (" (optional)" if t.optional else "") for t in self.extra
+            )
+        if self.joined is not None:
+            text += f"; as one string {self.joined:.2f}"
+        return text
+
+
+def compare_names(
+    query: NormalizedName,
+    candidate: NormalizedName,
+    weight: Callable[[NameToken], float],
+    matrix: np.ndarray | None = None,
+) -> NameComparison:
+    """Score two names; ``matrix`` is their token similarity (computed when not given)."""
+    if not query.tokens or not candidate.tokens:
+        return NameComparison(0.0)
+    if matrix is None:
+        matrix = token_matrix(query.tokens, candidate.tokens)
+    order = np.dstack(np.unravel_index(np.argsort(-matrix, axis=None), matrix.shape))[0]
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    pairs = []
+    for i, j in order:
+        sim = float(matrix[i, j])
+        if sim < WEIGHTS["min_pair"]:
+            break
+        if i in used_q or j in used_c:
+            continue
+        used_q.add(int(i))
+        used_c.add(int(j))
+        pairs.append((query.tokens[i], candidate.tokens[j], sim))
+
+    def w(token: NameToken) -> float:
+        base = weight(token)
+        if token.is_initial:
+            return base * WEIGHTS["initial_weight"]
+        return base * WEIGHTS["optional_weight"] if token.optional else base
+
+    q_total = sum(w(t) for t in query.tokens)
+    c_total = sum(w(t) for t in candidate.tokens)
+    q_hit = sum(w(q) * credit(s) for q, _, s in pairs)
+    c_hit = sum(w(c) * credit(s) for _, c, s in pairs)
+    score = 0.5 * (q_hit / q_total + c_hit / c_total)
+    result = NameComparison(
+        score,
+        pairs,
+        [t for i, t in enumerate(query.tokens) if i not in used_q],
+        [t for j, t in enumerate(candidate.tokens) if j not in used_c],
+    )
+    if len(query.tokens) != len(candidate.tokens) or score < 0.8:
+        joined = _joined_similarity(query, candidate) * WEIGHTS["joined_factor"]
+        if joined > score:
+            result.score, result.joined = joined, joined
+    return result
+
+
+def _joined_similarity(query: NormalizedName, candidate: NormalizedName) -> float:
+    q = "".join(t.latin for t in query.tokens)
+    c_tokens = [t.latin for t in candidate.tokens]
+    best = Levenshtein.normalized_similarity(q, "".join(c_tokens))
+    if len(c_tokens) > 1:
+        best = max(best, Levenshtein.normalized_similarity(q, "".join(reversed(c_tokens))))
+    # Short strings meet by chance: no credit below eight letters.
+    return best if min(len(q), sum(map(len, c_tokens))) >= 8 else 0.0
+
+
+def evidence(
+    query_birth: str | None,
+    query_country: str | None,
+    query_ids: Sequence[str],
+    query_forms: Sequence,
+    entity: dict,
+) -> tuple[float, float, list[str]]:
+    """(additive adjustment, floor, phrases) from the secondary facts of a list entity."""
+    delta, floor, notes = 0.0, 0.0, []
+    births = entity.get("birthDate") or []
+    if query_birth and births:
+        year = query_birth[:4]
+        if query_birth in births:
+            delta += WEIGHTS["birth_date_exact"]
+            notes.append(f"birth date {query_birth} matches (+{WEIGHTS['birth_date_exact']:.2f})")
+        elif any(b[:4] == year or year in b.split("/") for b in births):
+            delta += WEIGHTS["birth_year_match"]
+            notes.append(f"birth year {year} matches (+{WEIGHTS['birth_year_match']:.2f})")
+        elif all(_year_gap(year, b) > 1 for b in births):
+            delta += WEIGHTS["birth_year_mismatch"]
+            notes.append(
+                f"birth year {year} differs from {', '.join(births[:2])} "
+                f"({WEIGHTS['birth_year_mismatch']:.2f})"
+            )
+    countries = {c.casefold() for c in entity.get("countries") or []}
+    if query_country and countries:
+        if query_country.casefold() in countries:
+            delta += WEIGHTS["country_match"]
+            notes.append(f"country {query_country} matches (+{WEIGHTS['country_match']:.2f})")
+        else:
+            delta += WEIGHTS["country_mismatch"]
+            notes.append(f"country {query_country} differs ({WEIGHTS['country_mismatch']:.2f})")
+    ids = {_id_key(i) for i in entity.get("identifiers") or []}
+    shared = [i for i in query_ids if _id_key(i) in ids]
+    if shared:
+        floor = WEIGHTS["identifier_match"]
+        notes.append(f"identifier {shared[0]} matches")
+    forms = entity.get("legal_forms") or ()
+    if compatible(list(query_forms), list(forms)) is False:
+        notes.append(
+            f"legal forms differ ({', '.join(f.code for f in query_forms)} vs "
+            f"{', '.join(f.code for f in forms)}, ×{WEIGHTS['legal_form_mismatch']})"
+        )
+        delta -= 1.0 - WEIGHTS["legal_form_mismatch"]
+    return delta, floor, notes
+
+
+def _year_gap(year: str, value: str) -> int:
+    try:
+        years = [int(part[:4]) for part in value.split("/")]
+        return min(abs(int(year) - y) for y in years)
+    except ValueError:
+        return 0
+
+
+def _id_key(value: str) -> str:
+    value = value.split(":", 1)[-1]
+    return "".join(ch for ch in value.upper() if ch.isalnum())

@@ -1,0 +1,234 @@
+"""The screener: list entities in, ``Match`` lists out, each with its score explained."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sanctrace.model import Entity, Match, NameKind, NameQuery
+from sanctrace.names.index import NameIndex
+from sanctrace.names.normalize import NameToken, NormalizedName, normalize, variants
+from sanctrace.names.scorer import (
+    compare_names,
+    evidence,
+    schemas_compatible,
+    token_matrix,
+)
+
+DEFAULT_THRESHOLD = 0.80
+WEAK_ALIAS_FACTOR = 0.9  # OFAC and the UN call these "low quality"
+ID_PROPERTIES = (
+    "passportNumber",
+    "idNumber",
+    "taxNumber",
+    "innCode",
+    "ogrnCode",
+    "registrationNumber",
+    "imoNumber",
+)
+
+
+@dataclass
+class Entry:
+    """A list entity as the screener keeps it: identity plus secondary facts."""
+
+    entity_id: str
+    source: str
+    source_id: str
+    schema: str
+    caption: str
+    snapshot_id: int | None
+    facts: dict = field(default_factory=dict)
+
+
+@dataclass
+class IndexedName:
+    entry: int
+    name: NormalizedName
+    value: str
+    kind: NameKind
+
+
+class Screener:
+    """Screens names against a fixed set of list entities (one build, many queries)."""
+
+    def __init__(
+        self,
+        threshold: float = DEFAULT_THRESHOLD,
+        thresholds: dict[str, float] | None = None,
+        candidates: int = 40,
+    ) -> None:
+        self.threshold = threshold
+        self.thresholds = dict(thresholds or {})
+        self.limit = candidates
+        self.entries: list[Entry] = []
+        self.names: list[IndexedName] = []
+        self.index = NameIndex()
+        self._weights: dict[str, float] = {}
+
+    @classmethod
+    def from_entities(cls, entities: Iterable[Entity], **options) -> Screener:
+        screener = cls(**options)
+        for entity in entities:
+            screener.add(entity)
+        screener.freeze()
+        return screener
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def add(self, entity: Entity, snapshot_id: int | None = None) -> None:
+        """Index one list entity under every name it has."""
+        entry, names = prepare(entity, len(self.entries), snapshot_id)
+        if not names:
+            return
+        self.entries.append(entry)
+        for indexed in names:
+            self.names.append(indexed)
+            self.index.add(len(self.names) - 1, indexed.name)
+
+    def freeze(self) -> None:
+        self.index.freeze()
+
+    def weight(self, token: NameToken) -> float:
+        w = self._weights.get(token.raw)
+        if w is None:
+            w = self._weights[token.raw] = self.index.token_weight(token)
+        return w
+
+    def threshold_for(self, schema: str) -> float:
+        return self.thresholds.get(schema, self.threshold)
+
+    def screen(
+        self,
+        query: NameQuery | str,
+        top: int = 5,
+        threshold: float | None = None,
+        only: set[str] | None = None,
+    ) -> list[Match]:
+        """The best-scoring entities at or above the threshold, best first.
+
+        ``only`` restricts the answer to those entity ids (re-screening against a delta).
+        """
+        if isinstance(query, str):
+            query = NameQuery(query)
+        forms = self._query_forms(query)
+        best: dict[int, tuple[float, Match]] = {}
+        for qname in forms:
+            name_ids = self.index.candidates(qname, self.limit)
+            if only is not None:
+                name_ids = [
+                    n for n in name_ids if self.entries[self.names[n].entry].entity_id in only
+                ]
+            if not name_ids:
+                continue
+            for name_id, comparison in self._compare_many(qname, name_ids):
+                indexed = self.names[name_id]
+                entry = self.entries[indexed.entry]
+                if not schemas_compatible(query.schema, entry.schema):
+                    continue
+                match = self._finish(query, qname, indexed, entry, comparison)
+                current = best.get(indexed.entry)
+                if current is None or match.score > current[0]:
+                    best[indexed.entry] = (match.score, match)
+        results = [
+            m
+            for _, m in best.values()
+            if m.score >= (threshold if threshold is not None else self.threshold_for(m.schema))
+        ]
+        results.sort(key=lambda m: (-m.score, m.entity_id))
+        return results[:top]
+
+    def compare(self, query: NameQuery | str, entity: Entity) -> Match | None:
+        """Score one query against one entity (every name of it), without the index."""
+        if isinstance(query, str):
+            query = NameQuery(query)
+        entry, names = prepare(entity, 0, None)
+        best: Match | None = None
+        if not schemas_compatible(query.schema, entity.schema):
+            return None
+        for qname in self._query_forms(query):
+            for indexed in names:
+                comparison = compare_names(qname, indexed.name, self.weight)
+                match = self._finish(query, qname, indexed, entry, comparison)
+                if best is None or match.score > best.score:
+                    best = match
+        return best
+
+    def _query_forms(self, query: NameQuery) -> list[NormalizedName]:
+        forms = variants(query.name, query.schema) if query.name else []
+        if query.name_kana:
+            reading = normalize(query.name_kana, via="reading")
+            if reading.tokens:
+                forms.append(reading)
+        return forms
+
+    def _compare_many(self, qname: NormalizedName, name_ids: list[int]):
+        """Compare a query with many names through one token-similarity batch."""
+        tokens: dict[str, int] = {}
+        unique: list[NameToken] = []
+        for name_id in name_ids:
+            for token in self.names[name_id].name.tokens:
+                if token.raw not in tokens:
+                    tokens[token.raw] = len(unique)
+                    unique.append(token)
+        matrix = token_matrix(qname.tokens, unique)
+        for name_id in name_ids:
+            cand = self.names[name_id].name
+            cols = [tokens[t.raw] for t in cand.tokens]
+            sub = matrix[:, cols] if cols else np.zeros((len(qname.tokens), 0))
+            yield name_id, compare_names(qname, cand, self.weight, sub)
+
+    def _finish(self, query, qname, indexed: IndexedName, entry: Entry, comparison) -> Match:  # noqa: ANN001
+        score = comparison.score
+        notes = [comparison.describe()]
+        if indexed.kind == NameKind.WEAK_ALIAS:
+            score *= WEAK_ALIAS_FACTOR
+            notes.append(f"weak alias (×{WEAK_ALIAS_FACTOR})")
+        if qname.via != "name":
+            notes.insert(0, f"via the {qname.via} '{qname.latin}'")
+        delta, floor, extra = evidence(
+            query.birth_date,
+            query.country,
+            query.identifiers,
+            qname.legal_forms,
+            entry.facts,
+        )
+        score = max(floor, min(1.0, max(0.0, score + delta)))
+        notes.extend(extra)
+        features = {"name": round(comparison.score, 4), "evidence": round(delta, 4)}
+        return Match(
+            entity_id=entry.entity_id,
+            source=entry.source,
+            source_id=entry.source_id,
+            schema=entry.schema,
+            entity_name=entry.caption,
+            matched_name=indexed.value,
+            query_name=qname.original,
+            score=round(score, 4),
+            explanation="; ".join(notes),
+            features=features,
+            snapshot_id=entry.snapshot_id,
+        )
+
+
+def prepare(entity: Entity, entry_id: int, snapshot_id: int | None) -> tuple[Entry, list[IndexedName]]:
+    """The screener's view of an entity: its entry and its normalised names."""
+    names: list[IndexedName] = []
+    forms: list = []
+    for name in entity.names:
+        for norm in variants(name.value, entity.schema):
+            forms.extend(norm.legal_forms)
+            names.append(IndexedName(entry_id, norm, name.value, name.kind))
+    facts = {
+        "birthDate": entity.get("birthDate"),
+        "countries": [c for p in ("nationality", "country", "citizenship") for c in entity.get(p)],
+        "identifiers": [v for p in ID_PROPERTIES for v in entity.get(p)],
+        "legal_forms": tuple(dict.fromkeys(forms)),
+    }
+    entry = Entry(
+        entity.id, entity.source, entity.source_id, entity.schema, entity.caption, snapshot_id, facts
+    )
+    return entry, names
