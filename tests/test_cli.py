@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(*args: str, db: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    env.pop("SANCTRACE_DB", None)
-    cmd = [sys.executable, "-m", "sanctrace.cli"]
-    if db:
-        cmd += ["--db", db]
-    return subprocess.run(
-        cmd + list(args), capture_output=True, text=True, env=env, cwd=cwd, timeout=300
-    )
+from helpers import run
 
 
 @pytest.fixture

@@ -248,12 +248,18 @@ def screen_address(
 @screen_app.command("name")
 def screen_name(
     text: Annotated[str, typer.Argument(help="The name to screen, in any script.")],
-    schema: Annotated[str | None, typer.Option(help="Person, Company, Organization, Vessel …")] = None,
+    schema: Annotated[
+        str | None, typer.Option(help="Person, Company, Organization, Vessel …")
+    ] = None,
     birth_date: Annotated[str | None, typer.Option(help="Birth date or year (ISO).")] = None,
     country: Annotated[str | None, typer.Option(help="Nationality or country.")] = None,
-    kana: Annotated[str | None, typer.Option(help="The katakana reading held for the name.")] = None,
+    kana: Annotated[
+        str | None, typer.Option(help="The katakana reading held for the name.")
+    ] = None,
     top: Annotated[int, typer.Option(help="At most this many matches.")] = 5,
-    threshold: Annotated[float | None, typer.Option(help="Minimum score (default per schema).")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Minimum score (default per schema).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Screen one name against the active lists (exit 1 when it matches)."""
@@ -282,9 +288,13 @@ def screen_name(
 
 @screen_app.command("names")
 def screen_names(
-    input_csv: Annotated[Path, typer.Argument(help="CSV with id,name [,schema,birth_date,country,name_kana].")],
+    input_csv: Annotated[
+        Path, typer.Argument(help="CSV with id,name [,schema,birth_date,country,name_kana].")
+    ],
     out_csv: Annotated[Path, typer.Option("--out", help="Where the matches go (CSV).")],
-    threshold: Annotated[float | None, typer.Option(help="Minimum score (default per schema).")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Minimum score (default per schema).")
+    ] = None,
     top: Annotated[int, typer.Option(help="At most this many matches per name.")] = 5,
 ) -> None:
     """Screen a CSV of names; one output row per match at or above the threshold."""
@@ -299,7 +309,9 @@ def screen_names(
             rows.append((query, screener.screen(query, top=top, threshold=threshold)))
             advance(1)
     written = write_matches(out_csv, rows)
-    err.print(f"{len(queries)} names screened, {written} matches written to {out_csv}", soft_wrap=True)
+    err.print(
+        f"{len(queries)} names screened, {written} matches written to {out_csv}", soft_wrap=True
+    )
 
 
 @screen_app.command("customers")

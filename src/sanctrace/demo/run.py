@@ -131,11 +131,16 @@ def run_demo(
     with console.status("screening customer names"):
         screener = build_screener(db)
         run = screen_customers(db, screener)
-    planted = {(c["customer_id"], f"demo_sdn:{c['ent_num']}") for c in world.truth["listed_customers"]}
+    planted = {
+        (c["customer_id"], f"demo_sdn:{c['ent_num']}") for c in world.truth["listed_customers"]
+    }
     found = {(cid, m.entity_id) for cid, ms in run.by_customer.items() for m in ms}
     summary.steps.append(
-        ("names", f"{run.customers} customers screened: {len(run.by_customer)} with matches, "
-                  f"{len(found & planted)} of {len(planted)} planted listed persons found")
+        (
+            "names",
+            f"{run.customers} customers screened: {len(run.by_customer)} with matches, "
+            f"{len(found & planted)} of {len(planted)} planted listed persons found",
+        )
     )
 
     with console.status("loading the list update and re-screening"):
@@ -143,16 +148,26 @@ def run_demo(
         delta = diff(db, "demo_sdn")
         rerun = rescreen_delta(db, delta)
     summary.steps.append(
-        ("update", f"snapshot {update.snapshot_id}: {len(delta.added)} added, "
-                   f"{len(delta.removed)} removed, {len(delta.changed)} changed; re-screening "
-                   f"found {rerun.new} new matches and retired {rerun.retired}")
+        (
+            "update",
+            f"snapshot {update.snapshot_id}: {len(delta.added)} added, "
+            f"{len(delta.removed)} removed, {len(delta.changed)} changed; re-screening "
+            f"found {rerun.new} new matches and retired {rerun.retired}",
+        )
     )
     context["delta"] = delta
     matches = open_matches(db)
     with db.connect() as conn:
-        names = {r.id: r for r in customer_repo.customer_rows(conn, {m.customer_id for m in matches})}
+        names = {
+            r.id: r for r in customer_repo.customer_rows(conn, {m.customer_id for m in matches})
+        }
     context["matches"] = [
-        (m, ", ".join(n for _, n, _ in names[m.customer_id].names) if m.customer_id in names else "")
+        (
+            m,
+            ", ".join(n for _, n, _ in names[m.customer_id].names)
+            if m.customer_id in names
+            else "",
+        )
         for m in matches
     ]
     context["retired"] = retired_matches(db)
@@ -161,8 +176,10 @@ def run_demo(
         report_dir / "name_matches.csv",
         csv_text(
             ["customer_id", "customer_names", "score", "entity_id", "matched_name", "explanation"],
-            [[m.customer_id, n, f"{m.score:.3f}", m.entity_id, m.matched_name, m.explanation]
-             for m, n in context["matches"]],
+            [
+                [m.customer_id, n, f"{m.score:.3f}", m.entity_id, m.matched_name, m.explanation]
+                for m, n in context["matches"]
+            ],
         ),
     )
     context["steps"] = summary.steps

@@ -349,7 +349,9 @@ def generate(seed: int = 2022, customers: int = 10_000) -> World:
     return World(seed, entries, update, out, wallets, ownership, truth)
 
 
-def _list_update(entries: list[ListEntry], delisted: dict, newly: tuple, truth: dict) -> list[ListEntry]:
+def _list_update(
+    entries: list[ListEntry], delisted: dict, newly: tuple, truth: dict
+) -> list[ListEntry]:
     """The next list version: a planted person delisted, a customer's namesake newly listed."""
     cid, p, dob = newly
     entry = ListEntry(

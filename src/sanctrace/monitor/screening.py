@@ -111,9 +111,7 @@ def screen_customers(
     return run
 
 
-def rescreen_delta(
-    db: Database, delta: Delta, screener: Screener | None = None
-) -> ScreeningRun:
+def rescreen_delta(db: Database, delta: Delta, screener: Screener | None = None) -> ScreeningRun:
     """Screen customers against the added and changed entries of a delta; retire the rest."""
     screener = screener or build_screener(db)
     touched = set(delta.added) | set(delta.changed)
@@ -121,8 +119,11 @@ def rescreen_delta(
     still = {(cid, m.entity_id) for cid, ms in run.by_customer.items() for m in ms}
     with db.begin() as conn:
         open_rows = conn.execute(
-            sa.select(screening_matches.c.id, screening_matches.c.customer_id, screening_matches.c.entity_id)
-            .where(screening_matches.c.status == "open")
+            sa.select(
+                screening_matches.c.id,
+                screening_matches.c.customer_id,
+                screening_matches.c.entity_id,
+            ).where(screening_matches.c.status == "open")
         ).all()
         for row_id, cid, entity_id in open_rows:
             reason = None
@@ -146,7 +147,9 @@ def _store(conn: sa.Connection, found: dict[str, list[Match]]) -> int:
         (cid, eid): row_id
         for row_id, cid, eid in conn.execute(
             sa.select(
-                screening_matches.c.id, screening_matches.c.customer_id, screening_matches.c.entity_id
+                screening_matches.c.id,
+                screening_matches.c.customer_id,
+                screening_matches.c.entity_id,
             ).where(screening_matches.c.status == "open")
         )
     }
@@ -177,7 +180,9 @@ def _store(conn: sa.Connection, found: dict[str, list[Match]]) -> int:
                 fresh += 1
             else:
                 conn.execute(
-                    screening_matches.update().where(screening_matches.c.id == row_id).values(**values)
+                    screening_matches.update()
+                    .where(screening_matches.c.id == row_id)
+                    .values(**values)
                 )
     return fresh
 

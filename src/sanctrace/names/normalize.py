@@ -86,8 +86,10 @@ def variants(text: str, schema: str | None = None) -> list[NormalizedName]:
     """The name itself plus, for Japanese organisation names, English renderings of its words."""
     out = [normalize(text)]
     script = detect_script(text)
-    if script in JAPANESE_SCRIPTS and schema != "Person" and any(
-        unicodedata.name(ch, "").startswith("CJK") for ch in text
+    if (
+        script in JAPANESE_SCRIPTS
+        and schema != "Person"
+        and any(unicodedata.name(ch, "").startswith("CJK") for ch in text)
     ):
         from sanctrace.names.glossary import translate_ja
 

@@ -214,7 +214,9 @@ class Screener:
         )
 
 
-def prepare(entity: Entity, entry_id: int, snapshot_id: int | None) -> tuple[Entry, list[IndexedName]]:
+def prepare(
+    entity: Entity, entry_id: int, snapshot_id: int | None
+) -> tuple[Entry, list[IndexedName]]:
     """The screener's view of an entity: its entry and its normalised names."""
     names: list[IndexedName] = []
     forms: list = []
@@ -229,6 +231,12 @@ def prepare(entity: Entity, entry_id: int, snapshot_id: int | None) -> tuple[Ent
         "legal_forms": tuple(dict.fromkeys(forms)),
     }
     entry = Entry(
-        entity.id, entity.source, entity.source_id, entity.schema, entity.caption, snapshot_id, facts
+        entity.id,
+        entity.source,
+        entity.source_id,
+        entity.schema,
+        entity.caption,
+        snapshot_id,
+        facts,
     )
     return entry, names

@@ -121,7 +121,9 @@ def customer_rows(conn: sa.Connection, ids: Iterable[str]) -> list[CustomerView]
         names: dict[str, list] = {}
         for cid, kind, name, script in conn.execute(
             sa.select(
-                customer_names.c.customer_id, customer_names.c.kind, customer_names.c.name,
+                customer_names.c.customer_id,
+                customer_names.c.kind,
+                customer_names.c.name,
                 customer_names.c.script,
             )
             .where(customer_names.c.customer_id.in_(chunk))

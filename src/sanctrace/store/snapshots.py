@@ -271,13 +271,17 @@ def find_address(conn: sa.Connection, address: str) -> list[sa.Row]:
     return list(conn.execute(query))
 
 
-def active_entity_data(conn: sa.Connection, entity_ids: Iterable[str] | None = None) -> Iterator[tuple[int, dict]]:
+def active_entity_data(
+    conn: sa.Connection, entity_ids: Iterable[str] | None = None
+) -> Iterator[tuple[int, dict]]:
     """(snapshot id, FtM data) of the entities of every active snapshot (or the named ones)."""
     query = sa.select(entities.c.snapshot_id, entities.c.data).join(
         active_snapshots, active_snapshots.c.snapshot_id == entities.c.snapshot_id
     )
     if entity_ids is None:
-        yield from conn.execute(query.order_by(entities.c.snapshot_id, entities.c.entity_id)).tuples()
+        yield from conn.execute(
+            query.order_by(entities.c.snapshot_id, entities.c.entity_id)
+        ).tuples()
         return
     ids = sorted(set(entity_ids))
     for start in range(0, len(ids), 500):
