@@ -155,7 +155,8 @@ def test_rescreening_on_a_new_snapshot(loaded, fixtures, tmp_path):
     assert set(first.by_customer) == {"C1"}
     newer = tmp_path / "v2"
     shutil.copytree(fixtures / "lists" / "ofac_csv", newer)
-    lines = [l for l in (newer / "sdn.csv").read_text().splitlines() if not l.startswith("10001,")]
+    sdn = (newer / "sdn.csv").read_text().splitlines()
+    lines = [line for line in sdn if not line.startswith("10001,")]
     lines.append('10005,"NOVYI, Entry","individual","X",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ')
     (newer / "sdn.csv").write_text("\n".join(lines) + "\n")
     load_lists(loaded, [newer])
