@@ -31,6 +31,8 @@ screen_app = typer.Typer(
 )
 app.add_typer(lists_app, name="lists")
 app.add_typer(screen_app, name="screen")
+chain_app = typer.Typer(help="Blockchain data: load, status.", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
 
 out = Console()
 err = Console(stderr=True)
@@ -349,6 +351,61 @@ def match_dict(m) -> dict:  # noqa: ANN001 - a sanctrace.model.Match
         "features": m.features,
         "snapshot_id": m.snapshot_id,
     }
+
+
+# --- chain ---------------------------------------------------------------------------------------
+@chain_app.command("load")
+def chain_load(
+    paths: Annotated[list[Path], typer.Argument(help="Chain data files or folders.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Format (detected when absent).")
+    ] = None,
+    chain: Annotated[
+        str | None,
+        typer.Option("--chain", help="Chain of an EVM export other than Ethereum, e.g. bsc."),
+    ] = None,
+) -> None:
+    """Load blocks or transfers into the chain store (same files twice: nothing new)."""
+    from sanctrace.chain.load import load_chain
+
+    def skipped(path: Path, reason: str) -> None:
+        err.print(f"{path}: skipped ({reason})", markup=False, highlight=False, soft_wrap=True)
+
+    with progress_bar("loading chain records") as advance:
+        results = load_chain(paths, fmt=fmt, progress=advance, chain=chain, on_skip=skipped)
+    for r in results:
+        counts = ", ".join(f"{n} {table}" for table, n in r.counts.items() if n) or "no records"
+        files = f"{len(r.files)} file{'s' if len(r.files) != 1 else ''}"
+        if r.created:
+            line = f"{r.chain}: loaded {files} ({r.format}, {r.sha256[:16]}): {counts}"
+            if r.skipped_files:
+                line += f"; {len(r.skipped_files)} already loaded"
+        else:
+            line = f"{r.chain}: unchanged, {files} already loaded ({r.format})"
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+@chain_app.command("status")
+def chain_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Rows, distinct addresses and block range of each chain in the chain store."""
+    from sanctrace.chain.store import ChainStore
+
+    data = ChainStore().status()
+    if as_json:
+        print_json(data)
+        return
+    if not data:
+        out.print("No chain data loaded. Load some with: sanctrace chain load PATH")
+        return
+    columns = ["blocks", "transactions", "inputs", "outputs", "transfers", "addresses"]
+    table = Table("chain", *columns, "heights")
+    for chain, info in data.items():
+        low, high = info["min_height"], info["max_height"]
+        heights = "?" if low is None else f"{low}–{high}"
+        table.add_row(chain, *(f"{info[c]:,}" for c in columns), heights)
+    out.print(table)
 
 
 @app.command("serve")

@@ -96,27 +96,33 @@ def _ofac_date(iso: str) -> str:
     return f"{d} {months[int(m) - 1]} {y}"
 
 
+def _feminine(latin: str, cyrillic: str, kana: str) -> tuple[str, str, str]:
+    """The feminine form of a Russian surname in all three scripts (-ov → -ova, -sky → -skaya)."""
+    if latin.endswith("y") and cyrillic.endswith("ий"):
+        return latin[:-1] + "aya", cyrillic[:-2] + "ая", kana.removesuffix("キー") + "カヤ"
+    if latin.endswith(("ov", "ev", "in", "yn")):
+        if kana.endswith("フ"):
+            kana = kana[:-1] + "ワ"
+        elif kana.endswith("ン"):
+            kana = kana[:-1] + "ナ"
+        return latin + "a", cyrillic + "а", kana
+    return latin, cyrillic, kana  # -ko, -uk, -ets do not change
+
+
 def _ru_person(rng: random.Random) -> dict:
     female = rng.random() < 0.3
     given = rng.choice(nd.RU_GIVEN_F if female else nd.RU_GIVEN_M)
     surname = rng.choice(nd.RU_SURNAMES)
     patr = rng.choice(nd.RU_PATRONYMICS)
-    suffix_lat, suffix_cyr, suffix_kana = ("a", "а", "") if female else ("", "", "")
-    latin_surname = surname[0] + suffix_lat
-    if female and surname[0].endswith("y"):
-        latin_surname = surname[0][:-1] + "aya"
-        suffix_cyr = ""
-    kana_surname = surname[2]
+    latin_surname, cyr_surname, kana_surname = surname
     if female:
-        kana_surname = (
-            kana_surname[:-1] + "ワ" if kana_surname.endswith("フ") else kana_surname + "ヤ"
-        )
+        latin_surname, cyr_surname, kana_surname = _feminine(*surname)
     patronymic = patr[0] if not female else patr[0].replace("vich", "vna").replace("ich", "na")
     return {
         "female": female,
         "given": given,
         "surname_lat": latin_surname,
-        "surname_cyr": surname[1] + suffix_cyr,
+        "surname_cyr": cyr_surname,
         "surname_kana": kana_surname,
         "patronymic": patronymic,
         "patronymic_cyr": patr[1] if not female else patr[1].replace("вич", "вна"),
@@ -229,7 +235,7 @@ def generate(seed: int = 2022, customers: int = 10_000) -> World:
     # Exchange customers.
     out: list[Customer] = []
     wallets: list[Wallet] = []
-    n_ru = customers // 50
+    n_ru = max(customers // 50, 20)
     n_foreign = customers // 10
     n_company = customers // 25
     n_jp = customers - n_ru - n_foreign - n_company - 1

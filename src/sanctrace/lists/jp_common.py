@@ -10,6 +10,8 @@ import re
 import unicodedata
 from datetime import date, datetime
 
+from sanctrace.countries import COUNTRIES, country_code  # noqa: F401 - re-exported
+
 # Era name (and its one-letter abbreviation) -> Western year of era year 1.
 ERAS: dict[str, int] = {
     "令和": 2019,
@@ -131,95 +133,12 @@ def parse_jp_date(value: object) -> str | None:
     return values[0] if values else None
 
 
-# Country names as the lists print them (English in METI addresses, Japanese in MOF cells).
-COUNTRIES: dict[str, str] = {
-    "russia": "ru",
-    "russian federation": "ru",
-    "belarus": "by",
-    "armenia": "am",
-    "syria": "sy",
-    "united arab emirates": "ae",
-    "uae": "ae",
-    "uzbekistan": "uz",
-    "china": "cn",
-    "hong kong": "hk",
-    "turkey": "tr",
-    "türkiye": "tr",
-    "turkiye": "tr",
-    "kyrgyzstan": "kg",
-    "kyrgyz republic": "kg",
-    "kazakhstan": "kz",
-    "india": "in",
-    "iran": "ir",
-    "thailand": "th",
-    "singapore": "sg",
-    "serbia": "rs",
-    "georgia": "ge",
-    "tajikistan": "tj",
-    "azerbaijan": "az",
-    "cyprus": "cy",
-    "malaysia": "my",
-    "north korea": "kp",
-    "ukraine": "ua",
-    "germany": "de",
-    "switzerland": "ch",
-    "estonia": "ee",
-    "latvia": "lv",
-    "lithuania": "lt",
-    "taiwan": "tw",
-    "vietnam": "vn",
-    "myanmar": "mm",
-    "ロシア": "ru",
-    "ロシア連邦": "ru",
-    "ベラルーシ": "by",
-    "ベラルーシ共和国": "by",
-    "北朝鮮": "kp",
-    "朝鮮民主主義人民共和国": "kp",
-    "イラン": "ir",
-    "イラン・イスラム共和国": "ir",
-    "ウクライナ": "ua",
-    "中国": "cn",
-    "中華人民共和国": "cn",
-    "シリア": "sy",
-    "イラク": "iq",
-    "リビア": "ly",
-    "ソマリア": "so",
-    "スーダン": "sd",
-    "南スーダン": "ss",
-    "イエメン": "ye",
-    "アフガニスタン": "af",
-    "パキスタン": "pk",
-    "レバノン": "lb",
-    "マリ": "ml",
-    "コンゴ民主共和国": "cd",
-    "中央アフリカ": "cf",
-    "中央アフリカ共和国": "cf",
-    "ミャンマー": "mm",
-    "アラブ首長国連邦": "ae",
-    "トルコ": "tr",
-    "カザフスタン": "kz",
-    "キルギス": "kg",
-    "アルメニア": "am",
-    "ウズベキスタン": "uz",
-    "ジョージア": "ge",
-    "インド": "in",
-    "タイ": "th",
-    "シンガポール": "sg",
-    "香港": "hk",
-}
-
 _EN_COUNTRY = re.compile(
     r"\b("
     + "|".join(re.escape(k) for k in sorted(COUNTRIES, key=len, reverse=True) if k.isascii())
     + r")\b",
     re.IGNORECASE,
 )
-
-
-def country_code(name: str) -> str | None:
-    """ISO code of a country name (English or Japanese) the lists use, or None."""
-    key = " ".join(nfkc(name).strip().rstrip(".。").split()).lower()
-    return COUNTRIES.get(key)
 
 
 def last_country_in(text: str) -> str | None:

@@ -18,6 +18,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from sanctrace.countries import country_code
 from sanctrace.names.legal_forms import compatible
 from sanctrace.names.normalize import NameToken, NormalizedName
 
@@ -206,9 +207,9 @@ def evidence(
                 f"birth year {year} differs from {', '.join(births[:2])} "
                 f"({WEIGHTS['birth_year_mismatch']:.2f})"
             )
-    countries = {c.casefold() for c in entity.get("countries") or []}
+    countries = {country_code(c) or c.casefold() for c in entity.get("countries") or []}
     if query_country and countries:
-        if query_country.casefold() in countries:
+        if (country_code(query_country) or query_country.casefold()) in countries:
             delta += WEIGHTS["country_match"]
             notes.append(f"country {query_country} matches (+{WEIGHTS['country_match']:.2f})")
         else:
@@ -223,7 +224,7 @@ def evidence(
     if compatible(list(query_forms), list(forms)) is False:
         notes.append(
             f"legal forms differ ({', '.join(f.code for f in query_forms)} vs "
-            f"{', '.join(f.code for f in forms)}, ×{WEIGHTS['legal_form_mismatch']})"
+            f"{', '.join(f.code for f in forms)}, -{1 - WEIGHTS['legal_form_mismatch']:.2f})"
         )
         delta -= 1.0 - WEIGHTS["legal_form_mismatch"]
     return delta, floor, notes

@@ -281,9 +281,9 @@ def active_entity_data(
     if entity_ids is None:
         yield from conn.execute(
             query.order_by(entities.c.snapshot_id, entities.c.entity_id)
-        ).tuples()
+        )
         return
     ids = sorted(set(entity_ids))
     for start in range(0, len(ids), 500):
         chunk = query.where(entities.c.entity_id.in_(ids[start : start + 500]))
-        yield from conn.execute(chunk).tuples()
+        yield from conn.execute(chunk)

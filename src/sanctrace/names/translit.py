@@ -1,0 +1,239 @@
+"""Transliteration layer of the name matcher: any script to Latin comparison forms.
+
+``token_forms`` gives the Latin spellings of one name token, ``latin_forms`` of a whole
+name, ``split_tokens`` is the tokeniser both use, and ``skeleton`` is the phonetic key that
+makes spelling variants of one foreign name collide. Pure functions, cached.
+
+Japanese kanji: a token mixing kanji and kana gives no forms, and a kanji-only token gets
+anyascii's Mandarin reading (山田 → shantian), which is right for Chinese names only. The
+caller screens Japanese persons through their katakana reading.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from sanctrace.model import char_script
+from sanctrace.names.cyrillic import cyrillic_forms
+from sanctrace.names.kana import kana_forms
+from sanctrace.names.scripts import (
+    arabic_forms,
+    best_paths,
+    clean,
+    fallback,
+    greek_forms,
+    han_syllables,
+    hangul_forms,
+    hangul_syllable_forms,
+    hebrew_forms,
+    is_korean_surname,
+    thai_forms,
+)
+
+__all__ = ["han_syllables", "latin_forms", "skeleton", "split_tokens", "token_forms"]
+
+MAX_FORMS = 8
+
+# Separators between name tokens. Apostrophes and hyphens inside a token stay (O'Brien,
+# Jong-un); a dash standing alone between spaces is dropped as a token without letters.
+_SPLIT = re.compile(r"[\s,;:/\\|・･·•‧∙⋅=゠()\[\]{}<>「」『』【】〈〉《》〔〕\"“”„«»!?.。、&+*#]+")
+_INNER_PUNCT = re.compile(r"['’‘`´ʼʻʹʺ\-‐‑‒–—―_]")
+_LATIN_SPECIAL = str.maketrans(
+    {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ı": "i", "ð": "d",
+     "þ": "th", "ŋ": "ng", "ħ": "h", "ŧ": "t", "ſ": "s", "ĸ": "q", "ɨ": "i", "ə": "e"}
+)  # fmt: skip
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+
+
+def split_tokens(text: str) -> list[str]:
+    """Name tokens of ``text`` after NFKC (case kept): split on spaces, commas, ・, ＝ …"""
+    text = unicodedata.normalize("NFKC", text)
+    return [t for t in _SPLIT.split(text) if any(ch.isalnum() for ch in t)]
+
+
+def _latin(token: str) -> list[str]:
+    if token.isascii():
+        form = clean(token)
+        return [form] if form else []
+    german = token.translate(_UMLAUTS) if any(ch in token for ch in "äöü") else None
+    out = []
+    for text in (token, german):
+        if text is None:
+            continue
+        text = unicodedata.normalize("NFKD", text.translate(_LATIN_SPECIAL))
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        form = clean(text) if text.isascii() else fallback(text)
+        if form and form not in out:
+            out.append(form)
+    return out
+
+
+def _script(token: str) -> str:
+    counts: dict[str, int] = {}
+    for ch in token:
+        s = char_script(ch)
+        if s:
+            counts[s] = counts.get(s, 0) + 1
+    if not counts:
+        return "Common"
+    kana = counts.get("Katakana", 0) + counts.get("Hiragana", 0)
+    if kana and counts.get("Han", 0):
+        return "Japanese"
+    if kana:
+        return "Kana"
+    return max(counts.items(), key=lambda kv: kv[1])[0]
+
+
+_HANDLERS = {
+    "Latin": _latin,
+    "Cyrillic": cyrillic_forms,
+    "Kana": kana_forms,
+    "Greek": greek_forms,
+    "Arabic": arabic_forms,
+    "Hebrew": hebrew_forms,
+    "Hangul": hangul_forms,
+    "Thai": thai_forms,
+    "Armenian": lambda t: [fallback(t).replace("ow", "u"), fallback(t)],  # ու is u
+    "Han": lambda t: ["".join(han_syllables(t))],
+    "Japanese": lambda t: [],
+}
+
+
+@lru_cache(maxsize=300_000)
+def _token_forms(token: str) -> tuple[str, ...]:
+    text = _INNER_PUNCT.sub("", unicodedata.normalize("NFKC", token).casefold())
+    if not text:
+        return ()
+    if text.isascii():
+        form = clean(text)
+        return (form,) if form else ()
+    handler = _HANDLERS.get(_script(text), lambda t: [fallback(t)])
+    try:
+        forms = handler(text)
+    except (KeyError, IndexError, ValueError):  # a malformed token must not stop screening
+        forms = [fallback(text)]
+    seen: dict[str, None] = {}
+    for form in forms:
+        form = clean(form)
+        if form:
+            seen.setdefault(form, None)
+    return tuple(seen)[:MAX_FORMS]
+
+
+def token_forms(token: str) -> list[str]:
+    """Lower-case ASCII comparison forms of one name token in any script, best first."""
+    return list(_token_forms(token))
+
+
+@lru_cache(maxsize=50_000)
+def _split_forms(token: str) -> tuple[str, ...]:
+    """Forms of a Han or Hangul token, also split after the surname and per syllable."""
+    forms = list(_token_forms(token))
+    script = _script(unicodedata.normalize("NFKC", token))
+    text = unicodedata.normalize("NFKC", token)
+    if not 2 <= len(text) <= 4:
+        return tuple(forms)
+    if script == "Han":
+        sylls = [han_syllables(text)]
+    elif script == "Hangul" and is_korean_surname(text[0]):
+        sylls = hangul_syllable_forms(text)[:3]
+    else:
+        return tuple(forms)
+    # Each reading joined, split after the surname, and split per syllable, in turn.
+    out: list[str] = []
+    for i, syl in enumerate(sylls):
+        if i < len(forms):
+            out.append(forms[i])
+        if len(syl) >= 2:
+            out += [syl[0] + " " + "".join(syl[1:]), " ".join(syl)]
+    return tuple(dict.fromkeys(out + forms))
+
+
+def latin_forms(text: str, limit: int = MAX_FORMS) -> list[str]:
+    """Whole-name Latin forms: the product of token forms, most likely first, joined by spaces.
+
+    Han and Hangul names, written without spaces, are also offered split after the
+    surname (习近平 → "xijinping", "xi jinping", "xi jin ping").
+    """
+    segs = []
+    for tok in split_tokens(text):
+        forms = _split_forms(tok)
+        if forms:
+            segs.append([(f + " ", float(rank)) for rank, f in enumerate(forms)])
+    return best_paths(segs, limit, post=lambda s: " ".join(s.split()))
+
+
+# --- skeleton ------------------------------------------------------------------------------
+
+# Spellings of one sound in the transliterations lists mix; each maps to one key letter.
+# Upper-case letters are placeholders so later rules do not touch them.
+_SKELETON_UNITS = {
+    "schtsch": "S", "shtch": "S", "chtch": "S", "shch": "S", "szcz": "S", "tsch": "C",
+    "sch": "S", "tch": "C", "dzh": "J", "sh": "S", "sz": "S", "ch": "C", "cz": "C", "ck": "K",
+    "dj": "J", "zh": "J", "kh": "H", "gh": "G", "ph": "F", "th": "T", "dh": "D", "bh": "B",
+    "qu": "K", "q": "K", "x": "KS", "w": "V", "l": "R", "tz": "TS", "j": "J",
+}  # fmt: skip
+_SKELETON_RE = re.compile(
+    r"sc(?=[eiy])|gu(?=[eiy])|c(?=[eiy])|c|" + "|".join(sorted(_SKELETON_UNITS, key=len, reverse=True))
+)
+_VOWEL_CHARS = set("aeiouy")
+_VOWEL_RUN = re.compile(r"[aeiouy]+")
+_VOWEL_CLASS = {"a": "a", "e": "e", "i": "e", "y": "e", "o": "o", "u": "o"}
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+def _unit(m: re.Match[str]) -> str:
+    s = m.group(0)
+    if s == "sc":
+        return "S"
+    if s == "gu":
+        return "G"
+    if s == "c":
+        nxt = m.string[m.end() : m.end() + 1]
+        return "S" if nxt and nxt in "eiy" else "K"
+    return _SKELETON_UNITS[s]
+
+
+def _vowel_class(run: str) -> str:
+    if run == "oe":  # Dutch oe is u (Poetin)
+        return "o"
+    core = run.rstrip("y") or run
+    return _VOWEL_CLASS[core[-1]]
+
+
+@lru_cache(maxsize=300_000)
+def skeleton(latin: str) -> str:
+    """Phonetic key of one Latin token: spelling variants of one foreign name collide.
+
+    Consonants, after folding the spellings transliteration systems disagree on:
+    sh/sch/sz/š/s → s, ch/tch/tsch/cz/č → c, zh/j/dj/dzh → j, kh/h → h, ph → f, th → t,
+    q/ck → k, x → ks, w → v, l → r (Japanese and Korean have one liquid), Hungarian gy →
+    d; -j/-h after a final vowel drop (Sergej, Abdullah) and doubled letters collapse.
+    Vowels drop, so spellings that differ in vowels only, or omit them as Arabic and
+    Hebrew do, still meet; a leading vowel (y included) becomes "a". Keys with at most
+    three consonants after the first letter keep the class of the first vowel (a; e/i/y;
+    o/u) instead, since there the vowel is much of what tells names apart (Hasan ≠ Husayn).
+
+    Vladimir, Wladimir, Vlagyimir → vrdmr; Putin, Poutine, Poetin → potn;
+    Yevgeniy, Evgeny, Evgenii → evgn; Aleksandr, Alexander → arksndr.
+    """
+    s = clean(latin)
+    if not s:
+        return ""
+    s = re.sub(r"(?<=[aeiouy])[jh]$", "", s)
+    s = re.sub(r"(?<=[aeiou])gy(?=[aeiou])", "d", s)
+    s = _DOUBLED.sub(r"\1", _SKELETON_RE.sub(_unit, s).lower())
+    tail = "".join(ch for ch in s[1:] if ch not in _VOWEL_CHARS)
+    if len(tail) > 3:
+        return ("a" if s[0] in _VOWEL_CHARS else s[0]) + tail
+    if len(s) > 1 and s[0] == "y" and s[1] in "aeiou":
+        s = s[1:]  # a leading y before a vowel is a glide: Yevgeniy, Evgeny
+    m = _VOWEL_RUN.search(s)
+    if m is None:
+        return s[0] + tail
+    rest = "".join(ch for ch in s[m.end() :] if ch not in _VOWEL_CHARS)
+    if m.start() == 0:
+        return _vowel_class(m.group(0)) + rest
+    return s[0] + _vowel_class(m.group(0)) + "".join(ch for ch in s[1:] if ch not in _VOWEL_CHARS)
