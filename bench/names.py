@@ -579,12 +579,41 @@ def section_recall_sets(base, extended, keys_base, keys_ext, threshold: float, q
     return out
 
 
-def section_index_recall(base, extended, lists, threshold: float, quick: bool) -> dict:
+_JOBS: list = []  # (set, screener, scan, query, threshold): filled before the workers fork
+
+
+def _index_recall_job(i: int) -> tuple[int, int, int, int, list]:
+    label, screener, scan, q, threshold = _JOBS[i]
+    full = scan(q, threshold)
+    indexed = screener.screen(q, top=10**9, threshold=threshold)
+    got = {m.entity_id for m in indexed}
+    lost = [m for m in full if m.entity_id not in got]
+    # What a user sees: the exhaustive top 5 against the indexed top 5.
+    top_full = {m.entity_id for m in full[:5]}
+    top_missed = len(top_full - {m.entity_id for m in indexed[:5]})
+    examples = [
+        {
+            "set": label,
+            "query": q.name,
+            "entity_id": m.entity_id,
+            "name": m.matched_name,
+            "score": m.score,
+            "explanation": m.explanation,
+            "in_exhaustive_top5": m.entity_id in top_full,
+        }
+        for m in lost[:2]
+    ]
+    return len(full), len(lost), len(top_full), top_missed, examples
+
+
+def section_index_recall(
+    base, extended, lists, threshold: float, quick: bool, workers: int = 1
+) -> dict:
     """What the indexed screen misses of the exhaustive scoring's accepted (query, entity) pairs."""
     from sanctrace.model import NameQuery
 
     rng = random.Random(SEED + 1)
-    per_set = 15 if quick else 35
+    per_set = 15 if quick else 30
     sets: dict[str, tuple[object, list]] = {
         "un_listed": (
             base,
@@ -618,50 +647,46 @@ def section_index_recall(base, extended, lists, threshold: float, quick: bool) -
         ),
         "speed_mix": (base, [q for _, q in nd.speed_queries(lists, 10_000, SEED)]),
     }
-    out: dict = {"sets": {}, "per_set_sample": per_set}
+    out: dict = {"sets": {}, "per_set_sample": per_set, "workers": workers}
     scan = {id(base): Exhaustive(base), id(extended): Exhaustive(extended)}
+    jobs = []
+    for label, (screener, queries) in sets.items():
+        count = (2 * per_set if quick else 100) if label == "speed_mix" else per_set
+        for q in rng.sample(queries, min(count, len(queries))):
+            jobs.append((label, screener, scan[id(screener)], q, threshold))
+    start = time.perf_counter()
+    _JOBS[:] = jobs
+    try:
+        if workers > 1:  # forked workers share the built screeners (copy on write)
+            import multiprocessing
+
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                answers = pool.map(_index_recall_job, range(len(jobs)), chunksize=2)
+        else:
+            answers = [_index_recall_job(i) for i in range(len(jobs))]
+    finally:
+        _JOBS.clear()
     total_accept = total_missed = total_top = total_top_missed = 0
     examples = []
-    start = time.perf_counter()
-    for label, (screener, queries) in sets.items():
-        count = (2 * per_set if quick else 90) if label == "speed_mix" else per_set
-        sample = rng.sample(queries, min(count, len(queries)))
-        accepted = missed = top_accepted = top_missed = 0
-        for q in sample:
-            full = scan[id(screener)](q, threshold)
-            indexed = screener.screen(q, top=10**9, threshold=threshold)
-            got = {m.entity_id for m in indexed}
-            accepted += len(full)
-            lost = [m for m in full if m.entity_id not in got]
-            missed += len(lost)
-            # What a user sees: the exhaustive top 5 against the indexed top 5.
-            top_full = {m.entity_id for m in full[:5]}
-            top_accepted += len(top_full)
-            top_missed += len(top_full - {m.entity_id for m in indexed[:5]})
-            for m in lost[:2]:
-                examples.append(
-                    {
-                        "set": label,
-                        "query": q.name,
-                        "entity_id": m.entity_id,
-                        "name": m.matched_name,
-                        "score": m.score,
-                        "in_exhaustive_top5": m.entity_id in top_full,
-                    }
-                )
-        out["sets"][label] = {
-            "queries": len(sample),
-            "accepted_exhaustive": accepted,
-            "missed_by_index": missed,
-            "loss": round(missed / accepted, 4) if accepted else 0.0,
-            "top5_accepted": top_accepted,
-            "top5_missed": top_missed,
-            "top5_loss": round(top_missed / top_accepted, 4) if top_accepted else 0.0,
-        }
+    for (label, *_), (accepted, missed, top_accepted, top_missed, lost) in zip(
+        jobs, answers, strict=True
+    ):
+        row = out["sets"].setdefault(label, Counter())
+        row["queries"] += 1
+        row["accepted_exhaustive"] += accepted
+        row["missed_by_index"] += missed
+        row["top5_accepted"] += top_accepted
+        row["top5_missed"] += top_missed
+        examples.extend(lost)
         total_accept += accepted
         total_missed += missed
         total_top += top_accepted
         total_top_missed += top_missed
+    for label, row in out["sets"].items():
+        row = out["sets"][label] = dict(row)
+        acc, top = row["accepted_exhaustive"], row["top5_accepted"]
+        row["loss"] = round(row["missed_by_index"] / acc, 4) if acc else 0.0
+        row["top5_loss"] = round(row["top5_missed"] / top, 4) if top else 0.0
     out["queries"] = sum(s["queries"] for s in out["sets"].values())
     out["accepted_exhaustive"] = total_accept
     out["missed_by_index"] = total_missed
@@ -792,9 +817,9 @@ def main() -> None:
         "--no-live-logicv2", action="store_true", help="use the precomputed logic-v2 scores"
     )
     parser.add_argument(
-        "--serial",
+        "--parallel-speed",
         action="store_true",
-        help="run the speed child after the quality sections, not beside them on another core",
+        help="run the speed child beside the quality sections on its own core (faster, noisier)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS / "names.json")
     parser.add_argument("--speed-worker", action="store_true", help=argparse.SUPPRESS)
@@ -812,11 +837,12 @@ def main() -> None:
 
     threshold = DEFAULT_THRESHOLD
     wall = time.perf_counter()
-    parallel = not args.serial and len(getattr(os, "sched_getaffinity", lambda _: [0])(0)) > 1
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+    parallel = args.parallel_speed and len(cpus) > 1
     speed_proc = start_speed(n_queries) if parallel else None
     if parallel:  # keep the quality work off the speed child's core
-        cpus = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, set(cpus[:-1]))
+        cpus = cpus[:-1]
+        os.sched_setaffinity(0, set(cpus))
 
     print(f"loading lists from {nd.DATA} …", flush=True)
     lists = nd.load_lists()
@@ -880,7 +906,9 @@ def main() -> None:
     )
     print(f"  {time.perf_counter() - step:.0f} s; index recall (exhaustive sample) …", flush=True)
     step = time.perf_counter()
-    results["index_recall"] = section_index_recall(base, extended, lists, threshold, args.quick)
+    results["index_recall"] = section_index_recall(
+        base, extended, lists, threshold, args.quick, workers=len(cpus)
+    )
     print(f"  {time.perf_counter() - step:.0f} s; speed …", flush=True)
     del base, extended
     if speed_proc is None:

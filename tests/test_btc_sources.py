@@ -6,9 +6,11 @@ import bz2
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import gzip
 import hashlib
 import json
+import random
 import re
 import time
 from decimal import Decimal
@@ -152,6 +154,46 @@ def test_fast_encoders_match_codecs(payload, version, zeros):
         assert segwit_address(version, payload, "tb") == _codecs.segwit_encode(
             "tb", version, payload
         )
+
+
+def random_scripts(count: int, seed: int) -> list[bytes]:
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(count):
+        # hashes with many zero bytes, to exercise base58's leading "1"s
+        h = bytes(rnd.randrange(256) if rnd.randrange(3) else 0 for _ in range(32))
+        size = rnd.randrange(2, 41)
+        out.append(
+            rnd.choice(
+                [
+                    b"\x76\xa9\x14" + h[:20] + b"\x88\xac",
+                    b"\xa9\x14" + h[:20] + b"\x87",
+                    b"\x00\x14" + h[:20],
+                    b"\x00\x20" + h,
+                    b"\x51\x20" + h,
+                    bytes([0x51 + rnd.randrange(16), size]) + rnd.randbytes(size),
+                    b"\x21\x02" + h + b"\xac",
+                    b"\x6a\x04" + h[:4],
+                ]
+            )
+        )
+    return out
+
+
+def test_bulk_address_derivation_matches_single():
+    scripts = random_scripts(3000, seed=7)
+    pending: list[bytes] = []
+    deferred = [classify(s, pending) for s in scripts]
+    derived = iter(script.derive_addresses(pending))
+    resolved = [(k, next(derived) if k not in script.NO_ADDRESS_TYPES else a) for k, a in deferred]
+    assert resolved == [classify(s) for s in scripts]
+    assert next(derived, None) is None
+    programs = [random.Random(i).randbytes(32) for i in range(200)]
+    for version in (0, 1, 16):
+        expected = [_codecs.segwit_encode("tb", version, p) for p in programs]
+        assert script.segwit_many(version, programs, "tb") == expected
+    raws = [b"\x05" + bytes(i % 3) + random.Random(i).randbytes(20 - i % 3) for i in range(200)]
+    assert script.base58check_many(raws) == [_codecs.b58check_encode(r) for r in raws]
 
 
 @settings(max_examples=300, deadline=None)
@@ -315,6 +357,7 @@ def test_bad_raw_input(raw_dir, tmp_path):
             frame(data) + frame(data, "deadbeef"),
             rf"offset {len(data) + 8}: wrong magic deadbeef",
         ),
+        "first-magic.dat": (frame(data, "deadbeef"), r"offset 0: unknown magic deadbeef"),
         "length.dat": (
             frame(data)[:4] + (9_000_000).to_bytes(4, "little") + data,
             r"offset 4: absurd block length 9000000",
@@ -358,14 +401,15 @@ MUTATIONS = st.tuples(
 )
 
 
-@pytest.mark.shared_data
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(MUTATIONS)
-def test_mutated_real_block(raw_dir, mutation):
+@functools.cache
+def block_bytes(path: Path) -> bytes:
+    data = path.read_bytes()
+    return bz2.decompress(data)[8:] if path.suffix == ".bz2" else data
+
+
+def check_mutation(original: bytes, mutation) -> None:
+    """A mutated block fails with ChainParseError, or parses with a verified merkle root."""
     flips, cut, truncate = mutation
-    original = bz2.decompress((raw_dir / "277647.dat.bz2").read_bytes())[8:]
     buf = bytearray(original)
     for pos, value in flips:
         buf[pos % len(buf)] = value
@@ -379,6 +423,24 @@ def test_mutated_real_block(raw_dir, mutation):
     txids = [bytes.fromhex(t.txid)[::-1] for t in block.txs]
     assert merkle_root(txids)[::-1].hex() == block.merkle_root
     assert bytes.fromhex(block.merkle_root)[::-1] == bytes(buf[36:68])
+
+
+@pytest.mark.shared_data
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(MUTATIONS)
+def test_mutated_real_block(raw_dir, mutation):
+    check_mutation(block_bytes(raw_dir / "277647.dat.bz2"), mutation)
+
+
+@pytest.mark.shared_data
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(MUTATIONS)
+def test_mutated_real_segwit_block(raw_dir, mutation):
+    check_mutation(block_bytes(raw_dir / BLOCK_574200), mutation)
 
 
 # ------------------------------------------------------------------- Core getblock JSON

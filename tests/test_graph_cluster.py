@@ -71,7 +71,13 @@ def graphsense_tables(resources: Path) -> tuple[pa.Table, pa.Table, pa.Table]:
             single = out["address"][0] if len(out["address"]) == 1 else None
             script = "p2pkh" if single else "multisig"
             outputs.append(
-                {"txid": txid, "index": n, "value": out["value"], "script_type": script, "address": single}
+                {
+                    "txid": txid,
+                    "index": n,
+                    "value": out["value"],
+                    "script_type": script,
+                    "address": single,
+                }
             )
             unspent.append((tuple(out["address"]), out["value"], txid, n))
     return tuple(pa.Table.from_pylist(rows) for rows in (transactions, inputs, outputs))
@@ -217,7 +223,12 @@ def chain_tables(spec: list[tuple[str, object, list]]) -> tuple[pa.Table, pa.Tab
         ]
     )
     schema_out = pa.schema(
-        [("txid", pa.string()), ("index", pa.int32()), ("value", pa.int64()), ("address", pa.string())]
+        [
+            ("txid", pa.string()),
+            ("index", pa.int32()),
+            ("value", pa.int64()),
+            ("address", pa.string()),
+        ]
     )
     return (
         pa.Table.from_pylist(transactions),
@@ -260,7 +271,7 @@ def test_streaming_batches_match_one_table():
     whole = UtxoGraph.from_tables(*tables)
     pieces = [t.to_batches(max_chunksize=2) for t in tables]
     streamed = UtxoGraph.from_tables(iter(pieces[0]), iter(pieces[1]), iter(pieces[2]))
-    for name, arr in whole.array_nbytes().items():
+    for name in whole.array_nbytes():
         assert np.array_equal(getattr(whole, name), getattr(streamed, name)), name
     assert whole.addresses.strings().to_pylist() == streamed.addresses.strings().to_pylist()
 
@@ -344,7 +355,14 @@ def _partition(labels) -> set[frozenset[int]]:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(1, 40).flatmap(lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=80))))
+@given(
+    st.integers(1, 40).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=80),
+        )
+    )
+)
 def test_union_pairs_equals_scalar_union_find(case):
     n, pairs = case
     u = np.array([p[0] for p in pairs], np.int64)
@@ -420,7 +438,16 @@ def test_interner_large_string_offsets_and_hash_spread():
 
 
 def _transfers(rows):
-    names = ("token", "sender", "receiver", "amount", "tx_hash", "log_index", "block_number", "time")
+    names = (
+        "token",
+        "sender",
+        "receiver",
+        "amount",
+        "tx_hash",
+        "log_index",
+        "block_number",
+        "time",
+    )
     return pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in rows])
 
 
@@ -483,3 +510,85 @@ def test_account_graph_real_token_transfers(shared_data):
     for address, degree in out_degree.items():
         assert len(g.out_neighbours(g.address_id(address))) == degree
     assert sum(g.exact_amount(e) for e in range(g.n_edges)) == sum(int(r["value"]) for r in rows)
+
+
+# ----------------------------------------------------------------------- the 2009 chain (real)
+
+
+def chain_2009_tables(folder: Path) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The whole 2009 chain (tidy CSV: global output ids, ``spent_index`` = source tx) as our
+    tables: output positions are ranks within their tx, in output-id order."""
+    import pyarrow.csv as pacsv
+
+    def read(name: str) -> dict[str, np.ndarray]:
+        table = pacsv.read_csv(folder / name)
+        return {c: table.column(c).to_numpy(zero_copy_only=False) for c in table.column_names}
+
+    hashes, heights = read("tx_hash.csv"), read("tx_height.csv")
+    adr, outs, ins = read("adr_hash.csv"), read("tx_output.csv"), read("tx_input.csv")
+    txid = dict(zip(hashes["tx_index"].tolist(), hashes["tx_hash"].tolist(), strict=True))
+    address = dict(zip(adr["adr_index"].tolist(), adr["adr_hash"].tolist(), strict=True))
+    order = np.lexsort((outs["output_index"], outs["tx_index"]))
+    out_tx, out_id = outs["tx_index"][order], outs["output_index"][order]
+    start = np.ones(len(order), bool)
+    start[1:] = out_tx[1:] != out_tx[:-1]
+    first = np.flatnonzero(start)
+    vout = np.arange(len(order)) - first[np.cumsum(start) - 1]
+    where = dict(zip(out_id.tolist(), zip(out_tx.tolist(), vout.tolist(), strict=True), strict=True))
+    outputs = pa.table(
+        {
+            "txid": [txid[t] for t in out_tx.tolist()],
+            "index": vout,
+            "value": outs["output_value"][order],
+            "address": [address.get(a) for a in outs["adr_index"][order].tolist()],
+        }
+    )
+    order = np.lexsort((ins["output_index"], ins["tx_index"]))
+    rows = []
+    for k, i in enumerate(order.tolist()):
+        spender = int(ins["tx_index"][i])
+        n = 0 if k == 0 or int(ins["tx_index"][order[k - 1]]) != spender else n + 1
+        src_tx, src_vout = where[int(ins["output_index"][i])]
+        rows.append({"txid": txid[spender], "index": n, "prev_txid": txid[src_tx], "prev_index": src_vout})
+    transactions = pa.table(
+        {"txid": [txid[t] for t in heights["tx_index"].tolist()], "block_height": heights["block_index"]}
+    )
+    return transactions, pa.Table.from_pylist(rows), outputs
+
+
+@pytest.mark.parametrize("coinjoin_filter", [False, True])
+def test_2009_chain_matches_naive_union_find(shared_data, coinjoin_filter):
+    folder = shared_data / "chain/btc/chain_2009_csv/sampledata_2009"
+    tables = chain_2009_tables(folder)
+    clusters = cluster_addresses(tables, coinjoin_filter=coinjoin_filter)
+    g = clusters.graph
+    assert g.n_tx == 32_709 and (g.in_output >= 0).all()  # a complete chain: all inputs resolve
+    # Naive reference: a dict union-find over the CSV's own input rows.
+    ins = tables[1].to_pylist()
+    by_tx: dict[str, list[str]] = {}
+    for row in ins:
+        out = g.output_id(row["prev_txid"], row["prev_index"])
+        if g.out_address[out] >= 0:  # outputs without an address join nothing
+            by_tx.setdefault(row["txid"], []).append(g.address(int(g.out_address[out])))
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for txid, addresses in by_tx.items():
+        if coinjoin_filter and clusters.coinjoin[g.tx_id(txid)]:
+            continue
+        for other in addresses[1:]:
+            ra, rb = find(addresses[0]), find(other)
+            if ra != rb:
+                parent[rb] = ra
+    groups: dict[str, set[str]] = {}
+    for i in range(g.n_addresses):
+        name = g.address(i)
+        groups.setdefault(find(name), set()).add(name)
+    expected = {frozenset(s) for s in groups.values()}
+    got = {frozenset(clusters.members(int(c))) for c in clusters.sizes()[0]}
+    assert got == expected
+    assert max(len(s) for s in got) > 10

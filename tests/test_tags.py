@@ -58,7 +58,9 @@ def test_every_tagpack_address_tags(shared_data, packs):
     entries = _yaml_address_entries(shared_data / TAGPACKS)
     skipped = sum(len(p.where) for p in packs.problems if p.skipped)
     invalid = [t for t in packs.tags if t.valid is False]
-    print(f"\n{entries} address entries, {len(packs.tags)} tags, {len(invalid)} invalid, {skipped} skipped")
+    print(
+        f"\n{entries} address entries, {len(packs.tags)} tags, {len(invalid)} invalid, {skipped} skipped"
+    )
     assert packs.entries == entries == 11_791
     assert skipped == 0 and len(packs.tags) == entries
     # Invalid addresses are kept, and each is reported with its reason.
@@ -141,7 +143,9 @@ def test_bad_fields_are_warnings_per_tag():
     assert [t.label for t in result.tags] == ["Header label"] * 4
     assert "title" in by_field and not by_field["title"][0].where
     messages = [str(p) for p in result.problems]
-    assert any("tag 2, tag 3" in m and "quote it in the YAML" in m and "skipped" in m for m in messages)
+    assert any(
+        "tag 2, tag 3" in m and "quote it in the YAML" in m and "skipped" in m for m in messages
+    )
     assert any("tag 4 label:" in m and "expected text, got list" in m for m in messages)
     assert any("is_cluster_definer" in m and "tag 5" in m for m in messages)
     assert any("unknown confidence 'sure'" in m for m in messages)
@@ -158,18 +162,28 @@ def test_bad_fields_are_warnings_per_tag():
 _KEYS = ["title", "creator", "tags", "address", "label", "currency", "network", "confidence"]
 _KEYS += ["is_cluster_definer", "category", "actor", "source", "abuse", "tx_hash"]
 _scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=12),
     st.sampled_from(["BTC", "ETH", "USDT", "forensic", "1Archive1n2C579dMsAu3iC6tWzuQJz8dN"]),
 )
 _values = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(_KEYS), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(_KEYS), inner, max_size=5)
+    ),
     max_leaves=20,
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.one_of(_values, st.dictionaries(st.sampled_from(_KEYS), _values, max_size=8)), st.booleans())
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(_values, st.dictionaries(st.sampled_from(_KEYS), _values, max_size=8)), st.booleans()
+)
 def test_fuzzed_tagpacks_never_traceback(tmp_path, document, garble):
     path = tmp_path / "fuzz.yaml"
     text = yaml.safe_dump(document, allow_unicode=True)
@@ -181,7 +195,9 @@ def test_fuzzed_tagpacks_never_traceback(tmp_path, document, garble):
     except TagError as exc:
         assert str(exc).startswith(str(path))
         return
-    assert result.entries == len(result.tags) + sum(len(p.where) for p in result.problems if p.skipped)
+    assert result.entries == len(result.tags) + sum(
+        len(p.where) for p in result.problems if p.skipped
+    )
     for problem in result.problems:
         assert str(problem).startswith(str(path))
 
@@ -218,7 +234,11 @@ def test_all_ofac_addresses_tag_as_sanctioned(shared_data):
         found = index.tags_for(row[4])
         assert tag in found and all(t.category == SANCTIONED for t in found)
         assert (tag.jurisdiction, tag.confidence, tag.source) == ("US", 100, "us_ofac_sdn")
-        assert tag.entity_id == row[0] and tag.snapshot_id == row[6] and tag.label == row[1]
+        assert (
+            tag.entity_id == row[0]
+            and tag.snapshot_id == row[6]
+            and tag.label == (row[1] or row[0])
+        )
         assert tag.chain
     tron_as_btc = index.tags_for("TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq")
     assert tron_as_btc and all(t.chain == "trx" for t in tron_as_btc)
@@ -273,7 +293,12 @@ def test_user_csv_missing_column(tmp_path):
 
 def test_chain_of_codes():
     assert [chain_of(c) for c in ("BTC", "XBT", "eth", "BEP20", "Ripple", "SOL")] == [
-        "btc", "btc", "eth", "bsc", "xrp", "sol",
+        "btc",
+        "btc",
+        "eth",
+        "bsc",
+        "xrp",
+        "sol",
     ]
     assert chain_of("USDT", "TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq") == "trx"
     assert chain_of("USDT", "0x8589427373d6d84e98730d7795d8f6f8731fda16") == "eth"
@@ -340,7 +365,11 @@ def test_cluster_inherits_tags_with_path():
     assert text.startswith(f"address 1B is in cluster 0 with 1C via tx {_t(6)} (1B with 1D)")
     assert text.endswith("which is tagged 'BAD GUY' [sanctioned] by us_ofac_sdn")
     (own,) = index.cluster_tags("1A")[:1]
-    assert own[0] is exchange and own[1].hops == () and "is tagged 'Some exchange'" in own[1].describe(own[0])
+    assert (
+        own[0] is exchange
+        and own[1].hops == ()
+        and "is tagged 'Some exchange'" in own[1].describe(own[0])
+    )
     assert [t.label for t, _ in index.cluster_tags("1G")] == ["elsewhere"]
     assert index.cluster_tags("1Unknown") == []
     # Tags added after attaching are seen.

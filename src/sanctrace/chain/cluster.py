@@ -160,13 +160,13 @@ class UnionFind:
             if not active.size:
                 break
             hi, lo = np.maximum(ru, rv), np.minimum(ru, rv)
-            order = np.lexsort((lo, hi))
-            head = np.ones(len(order), bool)
-            head[1:] = hi[order][1:] != hi[order][:-1]
-            pick = order[head]  # per root: the pair naming the smallest other root
-            # Hooks only go from a root to a smaller root, so no cycle can form.
-            self.parent[hi[pick]] = lo[pick]
-            merged.append(active[pick])
+            # Each root hooks under the smallest root it is paired with; hooks only go from a
+            # root to a smaller root, so no cycle can form.
+            np.minimum.at(self.parent, hi, lo)
+            won = self.parent[hi] == lo
+            winner = np.full(len(self.parent), -1, np.int64)
+            winner[hi[won]] = active[won]  # one pair per hooked root is its evidence
+            merged.append(winner[winner >= 0])
             self._flatten()
         self._flatten()
         self.size = np.bincount(self.parent, minlength=len(self.parent)).astype(np.int64)

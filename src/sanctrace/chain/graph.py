@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pyarrow as pa
@@ -54,7 +54,6 @@ from sanctrace.model import SanctraceError
 
 BATCH_ROWS = 1 << 18
 _U64 = np.uint64
-_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2**64 - 1], dtype=_U64)
 
 TableLike = pa.Table | pa.RecordBatch | Iterable
 
@@ -89,11 +88,23 @@ def _as_strings(values: object) -> pa.Array:
     return values
 
 
+def _hash_words(words: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    hi = np.full(len(words), 0x9E3779B97F4A7C15, _U64)
+    lo = np.full(len(words), 0x2545F4914F6CDD1D, _U64)
+    for w in range(words.shape[1]):
+        word = words[:, w]
+        hi = _splitmix(hi ^ word)
+        lo = _fmix(lo + (word ^ _U64(0x5851F42D4C957F2D)))
+    spread = _U64((length * 0x9E3779B97F4A7C15) & (2**64 - 1))
+    return _splitmix(hi ^ _U64(length)), _fmix(lo ^ spread)
+
+
 def hash_strings(values: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Two independent 64-bit hashes of each string and a validity mask, fully vectorised.
 
-    Each string is read 8 bytes at a time straight from the arrow buffers and folded in with
-    non-linear mixers (splitmix64 and murmur3's finaliser); its length is folded in last.
+    Strings of one length are copied from the arrow buffer into a zero-padded matrix, read as
+    8-byte words and folded in with non-linear mixers (splitmix64 and murmur3's finaliser);
+    the length is folded in last.
     """
     arr = _as_strings(values)
     n = len(arr)
@@ -104,22 +115,18 @@ def hash_strings(values: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     off_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     offsets = np.frombuffer(bufs[1], off_type)[arr.offset : arr.offset + n + 1].astype(np.int64)
     raw = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
-    end = int(offsets[-1]) if n else 0
-    data = np.concatenate([raw[:end], np.zeros(8, np.uint8)])
-    windows = np.lib.stride_tricks.sliding_window_view(data, 8)
-    lengths = np.diff(offsets)
-    starts = offsets[:-1]
-    hi = np.full(n, 0x9E3779B97F4A7C15, _U64)
-    lo = np.full(n, 0x2545F4914F6CDD1D, _U64)
-    for w in range((int(lengths.max(initial=0)) + 7) // 8):
-        rem = np.clip(lengths - 8 * w, 0, 8)
-        rows = slice(None) if rem.all() else np.flatnonzero(rem)
-        pos = starts[rows] + 8 * w
-        word = np.ascontiguousarray(windows[pos]).view("<u8").ravel() & _MASKS[rem[rows]]
-        hi[rows] = _splitmix(hi[rows] ^ word)
-        lo[rows] = _fmix(lo[rows] + (word ^ _U64(0x5851F42D4C957F2D)))
-    size = lengths.astype(_U64)
-    return _splitmix(hi ^ size), _fmix(lo ^ (size * _U64(0x9E3779B97F4A7C15))), valid
+    data = raw[: int(offsets[-1]) if n else 0]
+    lengths, starts = np.diff(offsets), offsets[:-1]
+    hi, lo = np.empty(n, _U64), np.empty(n, _U64)
+    by_length = np.argsort(lengths, kind="stable")
+    bounds = np.flatnonzero(np.diff(lengths[by_length])) + 1
+    for rows in np.split(by_length, bounds) if n else []:
+        length = int(lengths[rows[0]])
+        block = np.zeros((len(rows), (length + 7) // 8 * 8), np.uint8)
+        if length:
+            block[:, :length] = np.lib.stride_tricks.sliding_window_view(data, length)[starts[rows]]
+        hi[rows], lo[rows] = _hash_words(block.view("<u8"), length)
+    return hi, lo, valid
 
 
 # ----------------------------------------------------------------------------- interning
@@ -145,8 +152,11 @@ class Interner:
 
     def _find(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
         found = np.full(len(hi), -1, np.int64)
+        # Sorted needles make searchsorted walk the runs in order: several times faster.
+        order = np.argsort(hi)
         for run_hi, run_lo, run_ids in self._runs:
-            pos = np.minimum(np.searchsorted(run_hi, hi), len(run_hi) - 1)
+            pos = np.empty(len(hi), np.int64)
+            pos[order] = np.minimum(np.searchsorted(run_hi, hi[order]), len(run_hi) - 1)
             same_hi = run_hi[pos] == hi
             hit = same_hi & (run_lo[pos] == lo)
             found[hit] = run_ids[pos[hit]]
@@ -176,12 +186,16 @@ class Interner:
         missing = np.flatnonzero(valid & (ids < 0))
         if missing.size:
             m_hi, m_lo = hi[missing], lo[missing]
-            order = np.lexsort((m_lo, m_hi))  # stable: the first of equal keys comes first
+            order = np.argsort(m_hi)
             s_hi, s_lo = m_hi[order], m_lo[order]
+            if ((s_hi[1:] == s_hi[:-1]) & (s_lo[1:] != s_lo[:-1])).any():
+                order = np.lexsort((m_lo, m_hi))  # a 64-bit tie: sort on the full key
+                s_hi, s_lo = m_hi[order], m_lo[order]
             head = np.ones(len(order), bool)
             head[1:] = (s_hi[1:] != s_hi[:-1]) | (s_lo[1:] != s_lo[:-1])
             group = np.cumsum(head) - 1
-            first = order[head]  # per unique key, its first position within ``missing``
+            # per unique key, its first position within ``missing``
+            first = np.minimum.reduceat(order, np.flatnonzero(head))
             rank = np.empty(len(first), np.int64)
             rank[np.argsort(first, kind="stable")] = np.arange(len(first))
             new_ids = self.size + rank
@@ -194,10 +208,16 @@ class Interner:
         return ids
 
     def _compact(self, final: bool) -> None:
-        while len(self._runs) > 1 and (final or 2 * len(self._runs[-1][0]) >= len(self._runs[-2][0])):
+        while len(self._runs) > 1 and (
+            final or 2 * len(self._runs[-1][0]) >= len(self._runs[-2][0])
+        ):
             (h1, l1, i1), (h2, l2, i2) = self._runs[-2], self._runs[-1]
-            hi, lo, ids = np.concatenate([h1, h2]), np.concatenate([l1, l2]), np.concatenate([i1, i2])
-            order = np.lexsort((lo, hi))
+            hi, lo, ids = (
+                np.concatenate([h1, h2]),
+                np.concatenate([l1, l2]),
+                np.concatenate([i1, i2]),
+            )
+            order = np.argsort(hi)  # equal ``hi`` end up adjacent, all ``_find`` needs
             self._runs[-2:] = [(hi[order], lo[order], ids[order])]
 
     def freeze(self) -> Interner:
@@ -278,6 +298,11 @@ def _ptr(owner: np.ndarray, count: int) -> np.ndarray:
     ptr = np.zeros(count + 1, np.int64)
     np.cumsum(np.bincount(owner, minlength=count), out=ptr[1:])
     return ptr
+
+
+def _array_nbytes(graph: object) -> dict[str, int]:
+    values = {f.name: getattr(graph, f.name) for f in fields(graph)}  # type: ignore[arg-type]
+    return {k: v.nbytes for k, v in values.items() if isinstance(v, np.ndarray)}
 
 
 def _lookup_address(interner: Interner, chain: str | None, text: str) -> int:
@@ -399,24 +424,10 @@ class UtxoGraph:
         if len(out_key):
             in_address = np.where(found, out_address[pos], in_address)
             in_value = np.where(found, out_value[pos], in_value)
-        return cls(
-            chain=chain,
-            txids=txids,
-            addresses=addresses,
-            tx_height=tx_height,
-            tx_time=tx_time,
-            tx_coinbase=tx_coinbase,
-            tx_coinjoin=tx_coinjoin,
-            out_ptr=out_ptr,
-            out_index=oidx.astype(np.int32),
-            out_value=out_value,
-            out_address=out_address,
-            spent_by=spent_by,
-            in_ptr=_ptr(itx, n_tx),
-            in_output=in_output,
-            in_address=in_address.astype(addr_t),
-            in_value=in_value,
-        )
+        in_address, tx_index = in_address.astype(addr_t), oidx.astype(np.int32)
+        return cls(chain, txids, addresses, tx_height, tx_time, tx_coinbase, tx_coinjoin, out_ptr,
+                   tx_index, out_value, out_address, spent_by, _ptr(itx, n_tx), in_output,
+                   in_address, in_value)  # fmt: skip
 
     # ---- sizes
     @property
@@ -441,10 +452,7 @@ class UtxoGraph:
         return self.n_inputs + self.n_outputs
 
     def array_nbytes(self) -> dict[str, int]:
-        names = ("tx_height", "tx_time", "tx_coinbase", "tx_coinjoin", "out_ptr", "out_index")
-        names += ("out_value", "out_address", "spent_by", "in_ptr", "in_output", "in_address")
-        names += ("in_value",)
-        return {n: getattr(self, n).nbytes for n in names if getattr(self, n) is not None}
+        return _array_nbytes(self)
 
     @property
     def nbytes(self) -> int:
@@ -570,21 +578,10 @@ class AccountGraph:
             raise SanctraceError("transfers table: null sender or receiver")
         by_src = np.argsort(s, kind="stable").astype(edge_t)
         by_dst = np.argsort(d, kind="stable").astype(edge_t)
-        return cls(
-            chain=chain,
-            addresses=addresses,
-            tokens=tokens,
-            transfers=table,
-            src=s,
-            dst=d,
-            amount=_cat(amount, np.float64)[order],
-            time=t[order],
-            token=_cat(tok, np.int64)[order].astype(id_dtype(len(tokens))),
-            out_ptr=_ptr(s[by_src], n_addr),
-            out_edges=by_src,
-            in_ptr=_ptr(d[by_dst], n_addr),
-            in_edges=by_dst,
-        )
+        amounts, token_ids = _cat(amount, np.float64)[order], _cat(tok, np.int64)[order]
+        return cls(chain, addresses, tokens, table, s, d, amounts, t[order],
+                   token_ids.astype(id_dtype(len(tokens))), _ptr(s[by_src], n_addr), by_src,
+                   _ptr(d[by_dst], n_addr), by_dst)  # fmt: skip
 
     @property
     def n_edges(self) -> int:
@@ -595,8 +592,7 @@ class AccountGraph:
         return len(self.addresses)
 
     def array_nbytes(self) -> dict[str, int]:
-        names = ("src", "dst", "amount", "time", "token", "out_ptr", "out_edges", "in_ptr")
-        return {n: getattr(self, n).nbytes for n in (*names, "in_edges")}
+        return _array_nbytes(self)
 
     def address_id(self, address: str) -> int:
         found = _lookup_address(self.addresses, self.chain, address.strip())

@@ -167,6 +167,99 @@ def segwit_address(version: int, program: bytes, hrp: str = SEGWIT_HRP) -> str:
     )
 
 
+_BATCH_MIN = 64  # below this, numpy's fixed cost outweighs its speed
+_SEGWIT_TAG = 0x80  # job tag bit: segwit (low bits: witness version), else base58 version
+_ALPHABET_BYTES = BTC_ALPHABET.encode("ascii")
+
+
+def base58check_many(raws: list[bytes]) -> list[str]:
+    """Base58check text of each 21-byte ``version + hash``, in bulk (numpy) when there are many."""
+    n = len(raws)
+    if n < _BATCH_MIN or any(len(raw) != 21 for raw in raws):
+        return [base58check(raw[:1], raw[1:]) for raw in raws]
+    import numpy as np
+
+    sha = _sha256
+    data = b"".join([raw + sha(sha(raw).digest()).digest()[:4] for raw in raws])
+    arr = np.frombuffer(data, dtype=np.uint8).reshape(n, 25)
+    # The 200-bit numbers as limbs (8 bits, then six of 32) so that remainder * 2**32 + limb
+    # stays below 2**64 when dividing by 58**5; seven divisions give 35 base-58 digits.
+    words = arr[:, 1:].view(">u4").astype(np.uint64)
+    limbs = [arr[:, 0].astype(np.uint64)] + [words[:, i] for i in range(6)]
+    divisor, shift = np.uint64(58**5), np.uint64(32)
+    chunks = np.empty((n, 7), dtype=np.uint64)
+    for c in range(6, -1, -1):
+        rem = np.zeros(n, dtype=np.uint64)
+        for i, limb in enumerate(limbs):
+            cur = (rem << shift) | limb
+            limbs[i] = cur // divisor
+            rem = cur - limbs[i] * divisor
+        chunks[:, c] = rem
+    powers = np.array([58**4, 58**3, 58**2, 58, 1], dtype=np.uint64)
+    digits = (chunks[:, :, None] // powers) % np.uint64(58)
+    alphabet = np.frombuffer(_ALPHABET_BYTES, dtype=np.uint8)
+    text = alphabet[digits.reshape(n, 35).astype(np.intp)].tobytes().decode("ascii")
+    zeros = (arr != 0).argmax(axis=1).tolist()  # leading zero bytes each become a "1"
+    return [
+        "1" * z + text[i : i + 35].lstrip("1")
+        for z, i in zip(zeros, range(0, 35 * n, 35), strict=True)
+    ]
+
+
+def segwit_many(version: int, programs: list[bytes], hrp: str = SEGWIT_HRP) -> list[str]:
+    """Segwit address of each witness program (one version), in bulk (numpy) when many."""
+    n = len(programs)
+    if n < _BATCH_MIN or len({len(p) for p in programs}) != 1:
+        return [segwit_address(version, p, hrp) for p in programs]
+    import numpy as np
+
+    size = len(programs[0])
+    bits = np.unpackbits(np.frombuffer(b"".join(programs), dtype=np.uint8).reshape(n, size), axis=1)
+    groups = (size * 8 + 4) // 5
+    if groups * 5 > size * 8:
+        bits = np.concatenate([bits, np.zeros((n, groups * 5 - size * 8), np.uint8)], axis=1)
+    values = bits.reshape(n, groups, 5).astype(np.int64) @ np.array([16, 8, 4, 2, 1])
+    data = np.concatenate(
+        [np.full((n, 1), version, np.int64), values, np.zeros((n, 6), np.int64)], axis=1
+    )
+    table, table2 = np.array(_GEN_TABLE, np.int64), np.array(_GEN_TABLE2, np.int64)
+    chk = np.full(n, _BC_STATE if hrp == SEGWIT_HRP else _hrp_state(hrp), np.int64)
+    width = data.shape[1]
+    for j in range(0, width - 1, 2):  # the same two-step checksum as _polymod_step, per column
+        chk = ((chk & 0xFFFFF) << 10) ^ (data[:, j] << 5) ^ data[:, j + 1] ^ table2[chk >> 20]
+    if width & 1:
+        chk = ((chk & 0x1FFFFFF) << 5) ^ data[:, -1] ^ table[chk >> 25]
+    chk ^= _BECH32_CONST if version == 0 else _BECH32M_CONST
+    checksum = (chk[:, None] >> np.array([25, 20, 15, 10, 5, 0])) & 31
+    digits = np.concatenate([data[:, :-6], checksum], axis=1)
+    charset = np.frombuffer(BECH32_CHARSET.encode("ascii"), dtype=np.uint8)
+    text = charset[digits].tobytes().decode("ascii")
+    step, prefix = groups + 7, hrp + "1"
+    return [prefix + text[i : i + step] for i in range(0, n * step, step)]
+
+
+def derive_addresses(jobs: list[bytes]) -> list[str]:
+    """The addresses of the jobs that ``classify(script, pending)`` left, in order, in bulk."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, job in enumerate(jobs):
+        key = (job[0], len(job))
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [i]
+        else:
+            group.append(i)
+    out: list[str] = [""] * len(jobs)
+    for (tag, _), indexes in groups.items():
+        items = [jobs[i] for i in indexes]
+        if tag & _SEGWIT_TAG:
+            addresses = segwit_many(tag & 0x1F, [item[1:] for item in items])
+        else:
+            addresses = base58check_many(items)
+        for i, address in zip(indexes, addresses, strict=True):
+            out[i] = address
+    return out
+
+
 # ---------------------------------------------------------------------------- classify
 
 
@@ -231,32 +324,50 @@ def _is_multisig(script: bytes) -> bool:
     return pos == end and keys == total - OP_1 + 1
 
 
-def classify(script: bytes) -> tuple[str, str | None]:
-    """(script type, mainnet address or None) of an output script."""
+def _base58(raw: bytes, pending: list[bytes] | None) -> str | None:
+    if pending is None:
+        return base58check(raw[:1], raw[1:])
+    pending.append(raw)  # tagged by its version byte (0x00 or 0x05)
+    return None
+
+
+def _segwit(version: int, program: bytes, pending: list[bytes] | None) -> str | None:
+    if pending is None:
+        return segwit_address(version, program)
+    pending.append(bytes((_SEGWIT_TAG | version,)) + program)
+    return None
+
+
+def classify(script: bytes, pending: list[bytes] | None = None) -> tuple[str, str | None]:
+    """(script type, mainnet address or None) of an output script.
+
+    With ``pending``, the address is left for later: it is returned as None and a job is
+    appended to ``pending``; ``derive_addresses(pending)`` then encodes them all at once.
+    """
     n = len(script)
     if n == 25 and script[0] == OP_DUP and script[1] == OP_HASH160 and script[2] == 20:
         if script[23] == OP_EQUALVERIFY and script[24] == OP_CHECKSIG:
-            return "p2pkh", base58check(P2PKH_VERSION, script[3:23])
+            return "p2pkh", _base58(P2PKH_VERSION + script[3:23], pending)
     elif n == 23 and script[0] == OP_HASH160 and script[1] == 20 and script[22] == OP_EQUAL:
-        return "p2sh", base58check(P2SH_VERSION, script[2:22])
+        return "p2sh", _base58(P2SH_VERSION + script[2:22], pending)
     if 4 <= n <= 42 and script[1] + 2 == n:
         first = script[0]
         if first == OP_0:
             if n == 22:
-                return "p2wpkh", segwit_address(0, script[2:])
+                return "p2wpkh", _segwit(0, script[2:], pending)
             if n == 34:
-                return "p2wsh", segwit_address(0, script[2:])
+                return "p2wsh", _segwit(0, script[2:], pending)
             return "nonstandard", None
         if OP_1 <= first <= OP_16:
             version = first - OP_1 + 1
             kind = "p2tr" if version == 1 and n == 34 else "witness_unknown"
-            return kind, segwit_address(version, script[2:])
+            return kind, _segwit(version, script[2:], pending)
     if n >= 1 and script[0] == OP_RETURN:
         return ("nulldata" if _push_only(script, 1) else "nonstandard"), None
     if (n == 35 or n == 67) and script[0] == n - 2 and script[-1] == OP_CHECKSIG:
         key = script[1:-1]
         if _valid_pubkey_size(key):
-            return "p2pk", base58check(P2PKH_VERSION, hash160(key))
+            return "p2pk", _base58(P2PKH_VERSION + hash160(key), pending)
     if _is_multisig(script):
         return "multisig", None
     return "nonstandard", None

@@ -102,7 +102,9 @@ def read_actors(path: Path | str, problems: list[TagProblem] | None = None) -> d
     for n, item in enumerate(data["actors"], 1):
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             if problems is not None:
-                problems.append(TagProblem(str(path), "id", "actor without a text id", (f"actor {n}",)))
+                problems.append(
+                    TagProblem(str(path), "id", "actor without a text id", (f"actor {n}",))
+                )
             continue
         actors[item["id"]] = Actor(
             item["id"],
@@ -207,7 +209,8 @@ def _read_tag(
             tag[name] = str(value)
         else:
             warn(name, f"expected text, got {_kind(value)}; ignored")
-            tag[name] = None
+            inherited = header.get(name)
+            tag[name] = inherited if isinstance(inherited, str) else None
     code = tag.get("network") or tag.get("currency")
     if code:
         chain = chain_of(code, raw)

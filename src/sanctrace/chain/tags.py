@@ -391,7 +391,9 @@ class TagIndex:
         if self._tagged is None:
             assert self.clustering is not None
             graph, chain = self.clustering.graph, self.clustering.chain
-            names = sorted({t.address for ts in self._by_key.values() for t in ts if t.chain == chain})
+            names = sorted(
+                {t.address for ts in self._by_key.values() for t in ts if t.chain == chain}
+            )
             ids = graph.addresses.lookup(pa.array(names, pa.string())) if names else []
             tagged: dict[int, list[int]] = {}
             for name, ident in zip(names, ids, strict=True):

@@ -37,7 +37,9 @@ class System:
 
     name: str
     over: dict[str, str] = field(default_factory=dict)
-    iot: dict[str, str] = field(default_factory=dict)  # е ё ю я … word-initially, after vowels, ъ, ь
+    iot: dict[str, str] = field(
+        default_factory=dict
+    )  # е ё ю я … word-initially, after vowels, ъ, ь
     plain: dict[str, str] = field(default_factory=dict)  # … after consonants
     initial_e: str | None = None  # word-initial е, when it differs from iot
     yo_sibilant: str = "e"  # ё after ж ч ш щ
@@ -136,7 +138,7 @@ def romanize(token: str, system: System) -> str:
 
 
 def language(token: str) -> str:
-    """"uk", "be" or "ru", from the letters only those alphabets have."""
+    """ "uk", "be" or "ru", from the letters only those alphabets have."""
     if "ў" in token:
         return "be"
     if any(c in token for c in "їєґ"):
@@ -153,7 +155,9 @@ def cyrillic_forms(token: str, k: int = 8) -> list[str]:
     kept = "".join(ch for ch in decomposed if ch in _LETTER_MARKS or not unicodedata.combining(ch))
     token = unicodedata.normalize("NFC", kept)
     lang = language(token)
+    # Ukrainian written without і, ї, є, ґ looks Russian: its own spelling comes last.
     systems = {"uk": UKRAINIAN, "be": BELARUSIAN}.get(lang, ()) + RUSSIAN
+    systems += UKRAINIAN[:1] if lang == "ru" else ()
     out: list[str] = []
     for system in systems:
         form = "".join(ch for ch in romanize(token, system) if ch.isascii() and ch.isalnum())

@@ -32,8 +32,12 @@ _MAX_ALTERNATIVES = 3
 _PATH = Path(__file__).with_name("data") / "ja_org_glossary.yml"
 
 
+def _yaml_load(text: str) -> dict:
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+
+
 def _load() -> dict[str, tuple[str, ...]]:
-    raw = yaml.safe_load(_PATH.read_text(encoding="utf-8"))
+    raw = _yaml_load(_PATH.read_text(encoding="utf-8"))
     words: dict[str, tuple[str, ...]] = {}
     for key, values in raw["words"].items():
         key = unicodedata.normalize("NFKC", str(key))

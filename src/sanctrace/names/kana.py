@@ -44,7 +44,20 @@ _EPENTHETIC = {(c, "u") for c in ("k", "g", "s", "z", "ts", "f", "b", "p", "m", 
 _EPENTHETIC |= {("t", "o"), ("d", "o"), ("ch", "i")}
 _STRONG_FOREIGN = set("ーヴァィゥェォヷヸヹヺ")
 _U_ROW_Y = set("ヌルブムプドトグ")  # + small ィ: ы
-_FOREIGN_ENDINGS = ("イル", "ドル", "トル", "ブル", "グル", "クル", "プル", "フル", "ゲイ", "クセイ", "ライ", "ヌイ")
+_FOREIGN_ENDINGS = (
+    "イル",
+    "ドル",
+    "トル",
+    "ブル",
+    "グル",
+    "クル",
+    "プル",
+    "フル",
+    "ゲイ",
+    "クセイ",
+    "ライ",
+    "ヌイ",
+)
 
 
 class Mora:
@@ -52,7 +65,9 @@ class Mora:
 
     __slots__ = ("kind", "cons", "vowel", "plain", "src")
 
-    def __init__(self, kind: str, cons: str = "", vowel: str = "", plain: bool = True, src: str = ""):
+    def __init__(
+        self, kind: str, cons: str = "", vowel: str = "", plain: bool = True, src: str = ""
+    ):
         self.kind = kind  # "cv", "n", "q" (sokuon) or "long"
         self.cons = cons
         self.vowel = vowel
@@ -69,7 +84,11 @@ def to_katakana(text: str) -> str:
             ch = chr(o + 0x60)
         if ch in "ヽヾ" and out:
             prev = out[-1]
-            ch = chr(ord(prev) + 1) if ch == "ヾ" and prev in "カキクケコサシスセソタチツテトハヒフヘホ" else prev
+            ch = (
+                chr(ord(prev) + 1)
+                if ch == "ヾ" and prev in "カキクケコサシスセソタチツテトハヒフヘホ"
+                else prev
+            )
         out.append(ch)
     return "".join(out)
 
@@ -157,7 +176,7 @@ def _cons_alts(m: Mora, foreign: bool, long: bool = False, tin: bool = False) ->
     if c == "w" and m.src in ("ワ", "ウィ", "ウェ", "ウォ"):
         return [("w", 0), ("v", 0.9 if j else 0.2)]
     if c == "r":
-        return [("r", 0), ("l", 0.9 if j else 0.25)]
+        return [("r", 0), ("l", 0.9 if j else 0.3)]
     return [(c, 0)]
 
 
@@ -165,7 +184,9 @@ def _vowel_alts(m: Mora, prev: Mora | None, nxt: Mora | None, last: bool, foreig
     """Spellings of a mora's vowel in its context (length, -ы, English -er)."""
     long = nxt is not None and nxt.kind == "long"
     if m.vowel == "i" and long and last:
-        return [("y", 0), ("i", 0.1), ("iy", 0.5)] if foreign else [("i", 0), ("ii", 0.1), ("y", 0.8)]
+        return (
+            [("y", 0), ("i", 0.1), ("iy", 0.5)] if foreign else [("i", 0), ("ii", 0.1), ("y", 0.8)]
+        )
     if foreign and long and m.vowel in "ao":
         # English loanwords spell -er, ar, or with a long mark (センター, カート, フォーム).
         if m.vowel == "a":
@@ -209,19 +230,27 @@ def _mora_alts(moras: list[Mora], i: int, foreign: bool) -> Seg:
     epenthetic |= m.plain and m.vowel == "u" and m.cons != "" and final_i and foreign
     epenthetic |= m.src == "シ" and nxt is not None and nxt.cons == "ch"  # シチ for щ
     if epenthetic:
-        drop, keep = (0.0, 0.5) if foreign else (0.7, 0.0)
-        vowels = [("", drop), (m.vowel, keep)]
+        # Russian has many -dor/-tor (Fedorov, Viktor): an o after ト/ド is kept more often.
+        drop, keep = (0.0, 0.35 if m.vowel == "o" else 0.5) if foreign else (0.7, 0.0)
         if m.cons == "f":
-            cons = [("f", 0), ("v", 0.05)] if i == 0 else [("v", 0), ("f", 0.05)]
+            # Final フ is mostly a devoiced в (-ov); before a consonant either (エフゲニー).
+            cons = [("f", 0), ("v", 0.05)] if i == 0 else [("v", 0), ("f", 0.25 if last else 0.05)]
             cons = cons if foreign else [("f", 0), ("v", 0.3)]
-        elif m.cons == "r" and last and prev is not None and (prev.cons == "" or not prev.plain):
-            cons = [("l", 0), ("r", 0.1)] if prev.vowel in "ie" else [("r", 0), ("l", 0.1)]
+        elif m.cons == "r" and last and prev is not None:
+            # -il, -el (ミハイル, パーヴェル); -dr, -tr (アレクサンドル); -ar, -or either way.
+            if prev.cons == "" or not prev.plain:
+                cons = [("l", 0), ("r", 0.1)] if prev.vowel in "ie" else [("r", 0), ("l", 0.2)]
+            else:
+                cons = [("r", 0), ("l", 0.4)]
         elif m.cons == "r" and foreign:
             cons = [("r", 0), ("l", 0.1)]
         elif m.cons == "ts" and foreign:
             # Older spellings write ту as ツ (ツポレフ); a final ツ may be German tz.
-            return [("ts", 0), ("tu", 0.3), ("tz", 0.4), ("tsu", 0.5)]
-    elif foreign and m.src in ("シ", "シュ") and before_consonant:
+            cons = [("ts", 0), ("tz", 0.4)] if last else [("ts", 0), ("tu", 0.3)]
+        # The kept vowel goes with the Japanese consonant: fu, ru, to, not vu or lu.
+        alts = [(c, cc + drop) for c, cc in cons] + [(m.cons + m.vowel, keep)]
+        return sorted(alts, key=lambda a: a[1])
+    if foreign and m.src in ("シ", "シュ") and before_consonant:
         vowels = [(m.vowel, 0), ("", 0.2 if m.src == "シュ" else 0.3)]  # ш before a consonant
     elif foreign and m.src == "ツ":
         cons = [("ts", 0), ("t", 0.3)]
@@ -229,6 +258,7 @@ def _mora_alts(moras: list[Mora], i: int, foreign: bool) -> Seg:
 
 
 def _segments(moras: list[Mora], foreign: bool) -> list[Seg]:
+    """The lattice of spellings for a whole token, in the foreign or the Japanese reading."""
     segs: list[Seg] = []
     for i, m in enumerate(moras):
         nxt = moras[i + 1] if i + 1 < len(moras) else None
@@ -266,9 +296,9 @@ def _readings(kata: str, k: int, foreign: bool, japanese_only: bool = False) -> 
     other = best_paths(_segments(moras, not foreign), k)
     if japanese_only:
         return list(dict.fromkeys(main + other))
-    # A foreign-looking token gives a third of its places to the Japanese reading, a
-    # Japanese-looking one half of its places to the foreign reading.
-    pattern = "mom" if foreign else "mo"
+    # A foreign-looking token gives places 3 and 8 to the Japanese reading, a
+    # Japanese-looking one every other place to the foreign reading.
+    pattern = "mmommmmo" if foreign else "mo"
     queues = {"m": iter(main), "o": iter(other)}
     merged = [next(queues[key], "") for _ in range(k) for key in pattern]
     return [f for f in dict.fromkeys(merged + main + other) if f]
@@ -277,8 +307,10 @@ def _readings(kata: str, k: int, foreign: bool, japanese_only: bool = False) -> 
 def kana_forms(token: str, k: int = 8) -> list[str]:
     """Latin forms of a katakana/hiragana token (NFKC applied by the caller), best first."""
     kata = to_katakana(token)
-    # Hiragana spells Japanese names; foreign names come in katakana.
-    hiragana = any("\u3041" <= ch <= "\u309f" for ch in token)
+    # Hiragana spells Japanese names, unless it has a long mark or small vowels.
+    hiragana = any("\u3041" <= ch <= "\u309f" for ch in token) and not any(
+        ch in "ーぁぃぅぇぉゔ" for ch in token
+    )
     foreign = looks_foreign(kata) and not hiragana
     forms = _readings(kata, k, foreign, hiragana)
     small = _bank_small(kata)

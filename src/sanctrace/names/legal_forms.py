@@ -1,27 +1,24 @@
 """Legal forms (OOO, LLC, 株式会社, (カ), S.A. …) and honorifics as typed tokens.
 
-The data lives in ``data/legal_forms.yml`` and ``data/honorifics.yml``; everything is
-compiled once at import. Matching rules, in short:
+Data: ``data/legal_forms.yml`` and ``data/honorifics.yml``, compiled once at import.
 
-* Latin, Cyrillic, Greek, Arabic … forms match whole tokens, case- and
-  accent-insensitively. Punctuation between tokens is ignored ("Co., Ltd." ==
-  "CO LTD"), apostrophes are dropped ("Otvetstvennost'yu"), and common
-  transliteration variants of Russian words fold together (-oi/-oy/-oj, shch/sch,
-  ts/c, iu/yu). A dotted initialism is one token that keeps its dots: "L.L.C." and
-  "S.A." match their dotted aliases, so "e.V." is not "EV" and "U.S.A." holds no "SA".
-* Short forms (<= 3 letters: AO, SA, CO, AG …) and generic words (Company, Limited,
-  Corporation) only count at the start or end of the name, or of a part of it
-  delimited by a comma, bracket, quote or dash, after peeling other forms off.
-  Some forms are prefix-only (ИП, IP, PT, カ)) or suffix-only (Tbk, (カ).
-* CJK forms are substrings: bracketed ones ((株), (カ), (주)) and ones of four or more
-  characters (株式会社, 有限公司) match anywhere, even glued inside a name
-  ("AB株式会社CD" -> "AB CD": such words are never name content, and METI glues
-  parent and subsidiary names around them). Shorter ones (会社, 公司, 合作社) need the
-  start/end of the name, a separator or another script on at least one side, so
-  "製造会社ミグ" keeps its 会社.
+* Latin, Cyrillic, Greek, Arabic … forms match whole tokens, case/accent-insensitively;
+  punctuation between tokens is ignored ("Co., Ltd." == "CO LTD"), apostrophes dropped,
+  Russian transliteration variants folded (-oi/-oy/-oj, shch/sch, ts/c, iu/yu), Latin
+  homoglyphs in Cyrillic words repaired, and long forms found despite a typo. Dotted or
+  spaced initialisms keep their dots ("L.L.C.", "S A R L" -> "s.a.r.l"), so "e.V." is
+  not "EV" and "U.S.A." holds no "SA".
+* Short forms (<= 3 letters: AO, SA, CO, AG) and generic words (Company, Limited) only
+  count at the start or end of the name, or of a part of it delimited by a comma,
+  bracket, quote or dash, peeling forms off repeatedly ("ACME CO LTD"). Some forms are
+  prefix-only (ИП, IP, PT, カ)), some suffix-only (Tbk, (カ).
+* CJK forms are substrings. Bracketed ones ((株), (주)) and those of 4+ characters
+  (株式会社, 有限公司) match anywhere, even glued inside a name: "未来株式会社商事" ->
+  "未来 商事" (such words are never name content, and METI glues parent and subsidiary
+  around them). Shorter ones (会社, 公司) need the start/end of the name, a separator or
+  another script on one side, so "航空機製造会社ミグ" keeps its 会社.
 
-Only call ``find_legal_forms`` on organisation names: on person names the edge
-rules would take "Ip" from "Ip Man".
+Meant for organisation names: on a person name the edge rules take "Ip" from "Ip Man".
 """
 
 from __future__ import annotations
@@ -29,25 +26,25 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 from rapidfuzz.distance import Levenshtein
 
-__all__ = [
-    "LegalForm",
-    "alias_table",
-    "all_legal_forms",
-    "compatible",
-    "find_legal_forms",
-    "legal_form",
-    "strip_honorifics",
-]
+__all__ = ["LegalForm", "alias_table", "all_legal_forms", "compatible", "find_legal_forms"]
+__all__ += ["legal_form", "strip_honorifics"]
 
 COMPANY_CLASSES = frozenset(
     {"llc", "joint_stock", "partnership", "generic_company", "state_enterprise", "cooperative"}
 )
 CLASSES = COMPANY_CLASSES | {"sole_trader", "non_profit", "foundation"}
+_COMPATIBLE = frozenset(
+    {(c, c) for c in CLASSES}
+    | {(c, "generic_company") for c in COMPANY_CLASSES}
+    | {("generic_company", c) for c in COMPANY_CLASSES}
+    | {("foundation", "non_profit"), ("non_profit", "foundation")}
+)
 
 
 @dataclass(frozen=True)
@@ -83,9 +80,7 @@ def _token_re(dots: bool, cjk: bool) -> re.Pattern[str]:
 _TOKEN_RES = {(d, c): _token_re(d, c) for d in (False, True) for c in (False, True)}
 _APOS_RE = re.compile(f"[{_APOS}]")
 # Separators that start a new part of a name (for the start/end rules).
-_STRONG_RE = re.compile(
-    r"[,;:()\[\]{}«»\"“”„‟‹›<>「」『』【】〔〕、，；：|–—―]|\s-\s"
-)
+_STRONG_RE = re.compile(r"[,;:()\[\]{}«»\"“”„‟‹›<>「」『』【】〔〕、，；：|–—―]|\s-\s")
 _APOS_DEL = str.maketrans("", "", _APOS)
 
 
@@ -96,10 +91,8 @@ def _build_fold() -> dict[int, str]:
     for lo, hi in ranges:
         for cp in range(lo, hi):
             ch = chr(cp)
-            low = ch.lower()
-            if len(low) != 1:
-                low = ch
-            base = "".join(c for c in unicodedata.normalize("NFD", low) if not unicodedata.combining(c))
+            low = ch.lower() if len(ch.lower()) == 1 else ch
+            base = "".join(c for c in unicodedata.normalize("NFD", low) if c.isalpha())
             out = base if len(base) == 1 else low
             if out != ch:
                 table[cp] = out
@@ -146,26 +139,21 @@ _HOMOGLYPHS = str.maketrans("aceopxykmtbh", "асеорхукмтвн")
 _LATIN_RE = re.compile("[a-z]")
 _CYRILLIC_RE = re.compile("[\u0400-\u04ff]")
 
-_SKEL_CACHE: dict[str, str] = {}
 _SKEL_STEPS = (("shch", "sh"), ("shh", "sh"), ("sch", "sh"), ("ye", "e"), ("j", "i"),
                ("y", "i"), ("ts", "c"), ("tc", "c"))  # fmt: skip
 _SKEL_END = re.compile(r"i+$")
 
 
+@lru_cache(maxsize=65536)
+def _skeleton_long(word: str) -> str:
+    for a, b in _SKEL_STEPS:
+        word = word.replace(a, b)
+    return _SKEL_END.sub("i", word)
+
+
 def _skeleton(word: str) -> str:
-    """Fold transliteration variants of one long ASCII word (cached)."""
-    if len(word) < 5 or not word.isascii():
-        return word
-    hit = _SKEL_CACHE.get(word)
-    if hit is None:
-        hit = word
-        for a, b in _SKEL_STEPS:
-            hit = hit.replace(a, b)
-        hit = _SKEL_END.sub("i", hit)
-        if len(_SKEL_CACHE) > 200_000:
-            _SKEL_CACHE.clear()
-        _SKEL_CACHE[word] = hit
-    return hit
+    """Fold transliteration variants of a long ASCII word (Obshchestvo ~ Obschestvo)."""
+    return _skeleton_long(word) if len(word) >= 5 and word.isascii() else word
 
 
 def _tokens(folded: str) -> list[tuple[str, int, int, int]]:
@@ -218,10 +206,6 @@ def _merge_letters(folded: str, toks: list[tuple[str, int, int, int]]) -> list:
     return out
 
 
-def _is_cjk_alias(alias: str) -> bool:
-    return _CJK_CHAR.search(alias) is not None
-
-
 # --------------------------------------------------------------- alias matcher
 
 ANY, EDGE, PREFIX, SUFFIX, NEAR = "any", "edge", "prefix", "suffix", "near"
@@ -230,23 +214,27 @@ _FUZZY_MIN_SIMILARITY = 0.9  # normalised Levenshtein similarity of the whole fo
 _DATA = Path(__file__).with_name("data")
 
 
+def _yaml_load(text: str) -> dict:
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+
+
 class _Matcher:
     """Token trie plus CJK substring table over aliases with position rules."""
 
     def __init__(self) -> None:
-        self.trie: dict = {}
+        self.trie: dict = {}  # token -> subtrie; "" -> (value, mode)
         self.cjk: dict[str, dict[str, tuple[object, str]]] = {}  # first char -> alias -> hit
-        self.cjk_lens: dict[str, list[int]] = {}
+        self.cjk_lens: dict[str, list[int]] = {}  # first char -> alias lengths, longest first
         self.table: list[tuple[str, object, str]] = []
-        self._seen: dict[object, tuple[object, str]] = {}
-        # long multi-token aliases, found despite typos via an exactly-spelled anchor word
-        self.long: list[tuple[int, str, object, int]] = []  # (tokens, joined, value, anchors needed)
-        self.anchors: dict[str, list[tuple[int, int]]] = {}  # token -> [(long index, position)]
+        self.seen: dict[object, tuple[object, str]] = {}
+        # long aliases for typo matching: (tokens, joined key, value, exact words needed)
+        self.long: list[tuple[int, str, object, int]] = []
+        self.anchors: dict[str, list[tuple[int, int]]] = {}  # word -> [(long index, position)]
 
     def add(self, alias: str, value: object, mode: str | None) -> None:
         """Register ``alias``; ``mode`` None picks ANY/EDGE (tokens) or ANY/NEAR (CJK)."""
         folded, _ = _normalise(alias.strip())
-        if _is_cjk_alias(folded):
+        if _CJK_CHAR.search(folded):
             key: object = folded.replace(" ", "")
             if mode is None:
                 mode = ANY if len(key) >= 4 or key.startswith("(") else NEAR
@@ -257,14 +245,13 @@ class _Matcher:
             letters = sum(len(k.replace(".", "")) for k in key)
             if mode is None:
                 mode = ANY if letters >= 4 and (len(key) == 1 or letters >= 5) else EDGE
-        seen = self._seen.get(key)
-        if seen is not None:
-            if seen != (value, mode):
-                raise ValueError(f"{alias!r} clashes with {seen[0]} ({seen[1]})")
-            self.table.append((alias, value, mode))
-            return
-        self._seen[key] = (value, mode)
+        seen = self.seen.get(key)
+        if seen is not None and seen != (value, mode):
+            raise ValueError(f"{alias!r} clashes with {seen[0]} ({seen[1]})")
         self.table.append((alias, value, mode))
+        if seen is not None:
+            return
+        self.seen[key] = (value, mode)
         if isinstance(key, str):
             self.cjk.setdefault(key[0], {})[key] = (value, mode)
             lens = self.cjk_lens.setdefault(key[0], [])
@@ -287,59 +274,42 @@ class _Matcher:
     def find_cjk(self, folded: str) -> list[tuple[int, int, object]]:
         """CJK alias occurrences as (start, end, value), leftmost-longest."""
         hits: list[tuple[int, int, object]] = []
-        cjk, lens_by = self.cjk, self.cjk_lens
         i, n = 0, len(folded)
         while i < n:
-            table = cjk.get(folded[i])
-            if table is not None:
-                for ln in lens_by[folded[i]]:
-                    if i + ln > n:
-                        continue
-                    hit = table.get(folded[i : i + ln])
-                    if hit is not None and _cjk_position_ok(folded, i, i + ln, hit[1]):
-                        hits.append((i, i + ln, hit[0]))
-                        i += ln - 1
-                        break
-            i += 1
+            table, step = self.cjk.get(folded[i]), 1
+            for ln in self.cjk_lens.get(folded[i], ()) if table else ():
+                hit = table.get(folded[i : i + ln]) if i + ln <= n else None  # type: ignore[union-attr]
+                if hit is not None and _cjk_position_ok(folded, i, i + ln, hit[1]):
+                    hits.append((i, i + ln, hit[0]))
+                    step = ln
+                    break
+            i += step
         return hits
 
     def find_tokens(self, toks: list[tuple[str, int, int, int]]) -> list[tuple[int, int, object]]:
         """Token alias occurrences as (first token, end token, value) after position rules."""
-        n = len(toks)
+        n, i = len(toks), 0
         cands: list[tuple[int, int, object, str]] = []
-        i = 0
         while i < n:
             best = _longest(self.trie, toks, i)
-            if best is None:
-                i += 1
-                continue
-            cands.append((i, best[0], best[1][0], best[1][1]))
-            i = best[0]
+            if best is not None:
+                cands.append((i, best[0], best[1][0], best[1][1]))
+            i = best[0] if best else i + 1
         if self.anchors:
             cands = self._fuzzy(toks, cands)
         if not cands:
             return []
-        consumed = [False] * n
-        accepted: list[tuple[int, int, object]] = []
-        pending = []
-        for c in cands:
-            if c[3] == ANY:
+        # free forms first, then edge forms as they become edges (peeling): "ME TOO LLC"
+        consumed, accepted, pending = [False] * n, [], list(cands)
+        while pending:
+            ready = [c for c in pending if c[3] == ANY or _edge_ok(toks, consumed, *c)]
+            if not ready:
+                break
+            for c in ready:
                 accepted.append(c[:3])
                 consumed[c[0] : c[1]] = [True] * (c[1] - c[0])
-            else:
-                pending.append(c)
-        changed = True
-        while pending and changed:
-            changed = False
-            for c in list(pending):
-                if _edge_ok(toks, consumed, c[0], c[1], c[3]):
-                    accepted.append(c[:3])
-                    consumed[c[0] : c[1]] = [True] * (c[1] - c[0])
-                    pending.remove(c)
-                    changed = True
-        accepted.sort(key=lambda c: c[0])
-        return accepted
-
+                pending.remove(c)
+        return sorted(accepted, key=lambda c: c[0])
 
     def _fuzzy(self, toks: list, cands: list) -> list:
         """Add long aliases spelled with typos ("ОБЩЕСТВО С ОГРАНИЧЕНОЙ ОТВЕТСТВЕННОСТЬЮ").
@@ -402,41 +372,38 @@ def _longest(trie: dict, toks: list, i: int) -> tuple[int, tuple[object, str]] |
 
 
 def _cjk_position_ok(text: str, i: int, j: int, mode: str) -> bool:
-    if mode == ANY:
-        return True
-    at_start = not any(c.isalnum() for c in text[:i])
-    at_end = not any(c.isalnum() for c in text[j:])
+    """Position rule for a CJK alias at text[i:j]."""
     if mode == PREFIX:
-        return at_start
+        return not any(c.isalnum() for c in text[:i])
     if mode == SUFFIX:
-        return at_end
-    left = i == 0 or _CJK_CHAR.match(text, i - 1) is None
-    right = j == len(text) or _CJK_CHAR.match(text, j) is None
-    return left or right
+        return not any(c.isalnum() for c in text[j:])
+    return (
+        mode == ANY
+        or i == 0
+        or j == len(text)
+        or not _CJK_CHAR.match(text, i - 1)
+        or not _CJK_CHAR.match(text, j)
+    )
 
 
-def _edge_ok(toks: list, consumed: list[bool], i: int, j: int, mode: str) -> bool:
-    part_i, part_j = toks[i][3], toks[j - 1][3]
+def _edge_ok(toks: list, consumed: list[bool], i: int, j: int, _: object, mode: str) -> bool:
+    """Whether tokens i..j sit at the start/end of their part once ``consumed`` is removed."""
     k = i - 1
-    while k >= 0 and toks[k][3] == part_i and consumed[k]:
+    while k >= 0 and toks[k][3] == toks[i][3] and consumed[k]:
         k -= 1
-    left = k < 0 or toks[k][3] != part_i
+    left = k < 0 or toks[k][3] != toks[i][3]
     k = j
-    while k < len(toks) and toks[k][3] == part_j and consumed[k]:
+    while k < len(toks) and toks[k][3] == toks[j - 1][3] and consumed[k]:
         k += 1
-    right = k >= len(toks) or toks[k][3] != part_j
-    if mode == PREFIX:
-        return left
-    if mode == SUFFIX:
-        return right
-    return left or right
+    right = k >= len(toks) or toks[k][3] != toks[j - 1][3]
+    return left if mode == PREFIX else right if mode == SUFFIX else left or right
 
 
 # ------------------------------------------------------------------ loading
 
 
 def _load_forms() -> tuple[_Matcher, dict[str, LegalForm]]:
-    raw = yaml.safe_load((_DATA / "legal_forms.yml").read_text(encoding="utf-8"))
+    raw = _yaml_load((_DATA / "legal_forms.yml").read_text(encoding="utf-8"))
     matcher, forms, errors = _Matcher(), {}, []
     for entry in raw["forms"]:
         form = LegalForm(entry["code"], entry["class"], entry["label"])
@@ -455,19 +422,19 @@ def _load_forms() -> tuple[_Matcher, dict[str, LegalForm]]:
     if errors:
         raise ValueError("legal_forms.yml: " + "; ".join(errors))
     # words that are forms on their own ("company", "gesellschaft") make poor anchors
-    for tok in [t for t in matcher.anchors if (t,) in matcher._seen]:
+    for tok in [t for t in matcher.anchors if (t,) in matcher.seen]:
         del matcher.anchors[tok]
     return matcher, forms
 
 
-def _load_honorifics() -> tuple[_Matcher, list[object]]:
-    raw = yaml.safe_load((_DATA / "honorifics.yml").read_text(encoding="utf-8"))
-    prefix, suffix = _Matcher(), _Matcher()
+def _load_honorifics() -> tuple[_Matcher, list[str]]:
+    """Prefix titles as a token trie; suffix honorifics as folded strings, longest first."""
+    raw = _yaml_load((_DATA / "honorifics.yml").read_text(encoding="utf-8"))
+    prefix = _Matcher()
     for title in raw["prefix"]:
         prefix.add(str(title), "title", PREFIX)
-    for title in raw["suffix"]:
-        suffix.add(str(title), "title", SUFFIX)
-    return prefix, sorted(suffix._seen, key=len, reverse=True)
+    suffixes = {_normalise(str(t))[0].rstrip(".") for t in raw["suffix"]}
+    return prefix, sorted(suffixes, key=len, reverse=True)
 
 
 _FORMS, _BY_CODE = _load_forms()
@@ -475,71 +442,53 @@ _PREFIX_TITLES, _SUFFIX_KEYS = _load_honorifics()
 
 # ------------------------------------------------------------------ cleaning
 
-_QUOTE_RE = re.compile("[«»“”„‟\"‹›「」『』〝〞〟＂<>]")
+_QUOTE_RE = re.compile('[«»“”„‟"‹›「」『』〝〞〟＂<>]')
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]|\{\s*\}|（\s*）|【\s*】|〔\s*〕")
 _BRACKETS = re.compile(r"[()\[\]{}（）【】〔〕]")
 _PAIRS = {")": "(", "]": "[", "}": "{", "）": "（", "】": "【", "〕": "〔"}
+_OPENERS = frozenset(_PAIRS.values())
 _COMMAS = re.compile(r"\s*,(?:\s*,)+")
 _SPACE_COMMA = re.compile(r"\s+(?=,)")
 _EDGE_PUNCT = " ,;:-–—/&|、，・·"
 
 
 def _clean(text: str) -> str:
-    """Drop quotes and empty brackets, collapse spaces, trim separators at the ends."""
-    if _QUOTE_RE.search(text):
-        text = _QUOTE_RE.sub(" ", text)
+    """Drop quotes and stray/empty brackets, collapse spaces, trim separators at the ends."""
+    text = _QUOTE_RE.sub(" ", text) if _QUOTE_RE.search(text) else text
     if _BRACKETS.search(text):
         if any(text.count(o) != text.count(c) for c, o in _PAIRS.items()):
-            text = _drop_unbalanced(text)
-        for _ in range(2):
-            text = _EMPTY_BRACKETS.sub(" ", text)
+            chars, stack = list(text), []
+            for i, ch in enumerate(chars):
+                if ch in _OPENERS:
+                    stack.append(i)
+                elif stack and chars[stack[-1]] == _PAIRS.get(ch):
+                    stack.pop()
+                elif ch in _PAIRS:
+                    chars[i] = " "
+            text = "".join(" " if i in stack else ch for i, ch in enumerate(chars))
+        text = _EMPTY_BRACKETS.sub(" ", _EMPTY_BRACKETS.sub(" ", text))
     text = " ".join(text.split())
     if "," in text:
         text = _SPACE_COMMA.sub("", _COMMAS.sub(",", text))
     while True:
         trimmed = text.strip(_EDGE_PUNCT)
-        if trimmed.startswith(". "):
-            trimmed = trimmed[2:]
-        if trimmed.endswith(" ."):
-            trimmed = trimmed[:-2]
-        if trimmed == ".":
-            trimmed = ""
+        trimmed = trimmed[2:] if trimmed.startswith(". ") else trimmed
+        trimmed = trimmed[:-2] if trimmed.endswith(" .") else trimmed
+        trimmed = "" if trimmed == "." else trimmed
         if trimmed == text:
             return text
         text = trimmed
 
 
-def _drop_unbalanced(text: str) -> str:
-    """Blank brackets left without their partner (e.g. after cutting "UG (haftungsbeschränkt)")."""
-    chars, stack = list(text), []
-    for i, ch in enumerate(chars):
-        if ch in _PAIRS.values():
-            stack.append(i)
-        elif ch in _PAIRS:
-            if stack and chars[stack[-1]] == _PAIRS[ch]:
-                stack.pop()
-            else:
-                chars[i] = " "
-    for i in stack:
-        chars[i] = " "
-    return "".join(chars)
-
-
 def _cut(text: str, spans: list[tuple[int, int]], where: list[tuple[int, int]] | None) -> str:
-    """Remove normalised-text spans from the original ``text``."""
-    if not spans:
-        return text
+    """Replace normalised-text spans by a space in the original ``text``."""
     pieces, pos = [], 0
     for a, b in sorted(spans):
         if where is not None:
             a, b = where[a][0], where[b - 1][1]
-        if a < pos:
-            a = pos
-        pieces.append(text[pos:a])
-        pieces.append(" ")
+        pieces += [text[pos : max(a, pos)], " "]
         pos = max(pos, b)
-    pieces.append(text[pos:])
-    return "".join(pieces)
+    return "".join(pieces) + text[pos:]
 
 
 # ------------------------------------------------------------------- API
@@ -554,21 +503,15 @@ def find_legal_forms(text: str) -> tuple[str, list[LegalForm]]:
     if not text:
         return "", []
     folded, where = _normalise(text)
-    hits: list[tuple[int, int, LegalForm]] = []
-    cjk_hits = _FORMS.find_cjk(folded) if _CJK_CHAR.search(folded) else []
-    if cjk_hits:
-        hits.extend(cjk_hits)  # type: ignore[arg-type]
-        chars = list(folded)
-        for a, b, _ in cjk_hits:
-            chars[a:b] = " " * (b - a)
-        toks = _tokens("".join(chars))
-    else:
-        toks = _tokens(folded)
+    hits: list = _FORMS.find_cjk(folded) if _CJK_CHAR.search(folded) else []
+    rest = folded
+    for a, b, _ in hits:  # blank CJK forms out: their neighbours stay apart, not at an edge
+        rest = rest[:a] + " " * (b - a) + rest[b:]
+    toks = _tokens(rest)
     for i, j, form in _FORMS.find_tokens(toks):
-        start, end = toks[i][1], toks[j - 1][2]
-        if end < len(folded) and (folded[end] == "." or folded[end] in _APOS):
-            end += 1
-        hits.append((start, end, form))  # type: ignore[arg-type]
+        end = toks[j - 1][2]
+        end += bool(folded[end : end + 1]) and folded[end] in "." + _APOS
+        hits.append((toks[i][1], end, form))
     if not hits:
         return _clean(text), []
     hits.sort(key=lambda h: h[0])
@@ -592,31 +535,18 @@ def strip_honorifics(text: str) -> str:
         if best is None:
             break
         end = toks[best[0] - 1][2]
-        if end < len(folded) and folded[end] == ".":
-            end += 1
-        spans.append((toks[k][1], end))
+        spans.append((toks[k][1], end + (folded[end : end + 1] == ".")))
         k = best[0]
     floor = spans[-1][1] if spans else 0
-    tail, changed = len(folded), True
-    while changed:
-        changed = False
+    tail = len(folded)
+    while True:
         stripped = folded[:tail].rstrip(" .,")
-        end_toks = [t for t in toks[k:] if t[2] <= len(stripped)]
-        for key in _SUFFIX_KEYS:
-            if isinstance(key, str):
-                ok, start = stripped.endswith(key), len(stripped) - len(key)
-            else:
-                last = end_toks[-len(key) :]
-                ok = (
-                    len(last) == len(key)
-                    and tuple(t[0] for t in last) == key
-                    and last[-1][2] == len(stripped)
-                )
-                start = last[0][1] if ok else -1
-            if ok and start > floor:
-                spans.append((start, tail))
-                tail, changed = start, True
-                break
+        key = next((key for key in _SUFFIX_KEYS if stripped.endswith(key)), None)
+        start = len(stripped) - len(key) if key else -1
+        if key is None or start <= floor or (key.isascii() and stripped[start - 1].isalnum()):
+            break
+        spans.append((start, tail))
+        tail = start
     if not spans:
         return text
     name = _clean(_cut(text, spans, where))
@@ -631,15 +561,7 @@ def compatible(a: list[LegalForm], b: list[LegalForm]) -> bool | None:
     """
     if not a or not b:
         return None
-    return any(_classes_compatible(x.cls, y.cls) for x in a for y in b)
-
-
-def _classes_compatible(p: str, q: str) -> bool:
-    if p == q:
-        return True
-    if p == "generic_company" or q == "generic_company":
-        return (q if p == "generic_company" else p) in COMPANY_CLASSES
-    return {p, q} == {"foundation", "non_profit"}
+    return any((x.cls, y.cls) in _COMPATIBLE for x in a for y in b)
 
 
 def legal_form(code: str) -> LegalForm:

@@ -74,17 +74,20 @@ def make_token(raw: str) -> NameToken | None:
     return NameToken(raw, forms, skels or (latin,), detect_script(raw), optional)
 
 
-def normalize(text: str, via: str = "name") -> NormalizedName:
-    """Tokens, legal forms and script of one name, in any script."""
+def normalize(text: str, via: str = "name", schema: str | None = None) -> NormalizedName:
+    """Tokens, legal forms and script of one name, in any script.
+
+    A person's name has no legal form ("IP Man" keeps its "IP"); anything else may.
+    """
     folded = strip_honorifics(_fold(text))
-    rest, forms = find_legal_forms(folded)
+    rest, forms = (folded, []) if schema == "Person" else find_legal_forms(folded)
     tokens = tuple(t for t in (make_token(raw) for raw in split_tokens(rest)) if t is not None)
     return NormalizedName(text, tokens, tuple(forms), detect_script(text), via)
 
 
 def variants(text: str, schema: str | None = None) -> list[NormalizedName]:
     """The name itself plus, for Japanese organisation names, English renderings of its words."""
-    out = [normalize(text)]
+    out = [normalize(text, schema=schema)]
     script = detect_script(text)
     if (
         script in JAPANESE_SCRIPTS

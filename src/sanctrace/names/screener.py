@@ -160,7 +160,7 @@ class Screener:
     def _query_forms(self, query: NameQuery) -> list[NormalizedName]:
         forms = variants(query.name, query.schema) if query.name else []
         if query.name_kana:
-            reading = normalize(query.name_kana, via="reading")
+            reading = normalize(query.name_kana, via="reading", schema=query.schema)
             if reading.tokens:
                 forms.append(reading)
         return forms

@@ -113,13 +113,19 @@ def greek_forms(token: str, k: int = 8) -> list[str]:
             segs.append([(f, 0), (w, 0.3), (v + "u", 0.5)])
             i += 2
         elif pair == "μπ":
-            segs.append([("b", 0), ("mp", 0.4)] if initial else [("mb", 0), ("mp", 0.3), ("b", 0.4)])
+            segs.append(
+                [("b", 0), ("mp", 0.4)] if initial else [("mb", 0), ("mp", 0.3), ("b", 0.4)]
+            )
             i += 2
         elif pair == "ντ":
-            segs.append([("d", 0), ("nt", 0.4)] if initial else [("nt", 0), ("d", 0.2), ("nd", 0.3)])
+            segs.append(
+                [("d", 0), ("nt", 0.4)] if initial else [("nt", 0), ("d", 0.2), ("nd", 0.3)]
+            )
             i += 2
         elif pair == "γκ":
-            segs.append([("g", 0), ("gk", 0.5)] if initial else [("ng", 0), ("g", 0.4), ("gk", 0.5)])
+            segs.append(
+                [("g", 0), ("gk", 0.5)] if initial else [("ng", 0), ("g", 0.4), ("gk", 0.5)]
+            )
             i += 2
         elif pair in _GR_TWO and not (i + 1 < n and split[i + 1]):
             segs.append(_GR_TWO[pair])
@@ -156,10 +162,15 @@ _AR_NAMES = {
     "جواد": "javad jawad", "حزب": "hizb", "نصر": "nasr", "عباس": "abbas", "هاشم": "hashim hashem",
     "محسن": "mohsen muhsin", "حامد": "hamed hamid", "امين": "amin amine", "اسد": "asad assad",
     "لادن": "laden ladin", "ظواهري": "zawahiri", "بشار": "bashar", "حافظ": "hafez hafiz",
+    "لطيف": "latif lateef", "عزيز": "aziz", "رحيم": "rahim raheem", "قادر": "qadir kader",
+    "مجيد": "majid majeed", "حكيم": "hakim hakeem", "غني": "ghani", "ستار": "sattar",
+    "جبار": "jabbar", "رزاق": "razzaq razak", "واحد": "wahid", "حليم": "halim", "سلام": "salam",
 }  # fmt: skip
 _AR_KEY = str.maketrans(
-    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك", "ۀ": "ه", "ئ": "ي", "ـ": ""}
-)
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك", "ۀ": "ه",
+     "ئ": "ي", "ـ": ""}
+)  # fmt: skip
+_HARAKAT = re.compile("[\u064b-\u065f\u0670]")  # short vowels, shadda, sukun: rarely written
 _AR_FIXED: dict[str, Seg] = {
     "ت": [("t", 0)], "ث": [("th", 0), ("s", 0.3)], "ج": [("j", 0), ("g", 0.3)],
     "ح": [("h", 0)], "خ": [("kh", 0), ("h", 0.4)], "د": [("d", 0)],
@@ -208,7 +219,7 @@ def arabic_forms(token: str, k: int = 8) -> list[str]:
     Unvowelled Arabic gives consonant skeletons ("mhmd"); foreign names written in Arabic
     script also get the p/v reading of ب/ف (فلاديمير → vladimir).
     """
-    chars = "".join(ch for ch in strip_marks(token) if "\u0600" <= ch <= "\u06ff" or ch.isalnum())
+    chars = "".join(ch for ch in _HARAKAT.sub("", token) if "\u0600" <= ch <= "\u06ff")
     key = chars.translate(_AR_KEY)
     if key in _AR_NAMES:
         return _AR_NAMES[key].split()[:k]
@@ -219,9 +230,10 @@ def arabic_forms(token: str, k: int = 8) -> list[str]:
         if rest in _AR_NAMES:
             return [p + w for w in _AR_NAMES[rest].split()[:3] for p in pre][:k]
         chars = chars[2:]
-    elif key.startswith("عبد") and len(key) > 4 and key[3:].lstrip("ال") in _AR_NAMES:
-        rest = _AR_NAMES[key[3:].lstrip("ال")].split()[0]
-        return [p + rest for p in ("abdul", "abdal", "abdel", "abd")]
+    elif key.startswith("عبد") and len(key) > 4:
+        rest = key[5:] if key.startswith("عبدال") else key[3:]
+        if rest in _AR_NAMES:  # عبدالرحمن, عبد + a name of God
+            return [p + _AR_NAMES[rest].split()[0] for p in ("abdul", "abdal", "abdel", "abd")]
     segs: list[Seg] = [[(p, i * 0.3) for i, p in enumerate(pre)]] if pre else []
     segs += [_arabic_seg(chars, i) for i in range(len(chars))]
     native = best_paths(segs, k)
@@ -275,7 +287,9 @@ def _hebrew_seg(chars: str, i: int) -> Seg:
     if c in "פף":
         return [("p", 0), ("f", 0.4)] if initial and c == "פ" else [("f", 0), ("p", 0.2)]
     if c == "ה":
-        return [("e", 0), ("a", 0.1), ("", 0.2), ("h", 0.3)] if final and not initial else [("h", 0)]
+        return (
+            [("e", 0), ("a", 0.1), ("", 0.2), ("h", 0.3)] if final and not initial else [("h", 0)]
+        )
     if c == "ו":
         if initial or prev == "ו" or nxt == "ו":
             return [("v", 0), ("w", 0.3)] if initial else [("v", 0)]
@@ -316,10 +330,10 @@ def thai_forms(token: str) -> list[str]:
     """Thai token: anyascii's letters plus a guess at the unwritten vowel and final -ai."""
     raw = fallback(token)
     guess = raw
-    m = re.match(r"^([^aeiou]+)", guess)
-    if m and len(m.group(1)) >= 2 and not m.group(1).startswith(_THAI_CLUSTERS):
-        head = m.group(1)
-        first = head[:2] if head[:2] in ("kh", "ph", "th", "ch") else head[:1]
+    head = re.match(r"[^aeiou]*", guess).group(0)  # type: ignore[union-attr]
+    first = head[:2] if head[:2] in ("kh", "ph", "th", "ch") else head[:1]
+    # Two consonants that are no Thai cluster have the unwritten vowel o between them.
+    if len(head) > len(first) and not head.startswith(_THAI_CLUSTERS):
         guess = first + "o" + guess[len(first) :]
     guess = re.sub(r"ay$", "ai", guess)
     return list(dict.fromkeys(x for x in (guess, raw) if x))
@@ -386,12 +400,15 @@ def _rr_syllable(syl: tuple[int, int, int], first: bool, prev_t: int) -> Seg:
     return sorted(((a + v + fin, ca + cv) for a, ca in ini for v, cv in vows), key=lambda x: x[1])
 
 
+_MR_STOPS = {0: ("k", "g"), 3: ("t", "d"), 7: ("p", "b"), 12: ("ch", "j")}
+
+
 def _mr_syllable(syl: tuple[int, int, int], prev_t: int, first: bool) -> str:
     lead, vow, tail = syl
     voiced = not first and prev_t in (0, 4, 8, 16, 21)  # after a vowel, n, l, m, ng
     ini = _L[lead].strip("-")
-    if lead in (0, 3, 7, 12):
-        ini = ("g", "d", "b", "j")[(0, 3, 7, 12).index(lead)] if voiced else ("k", "t", "p", "ch")[(0, 3, 7, 12).index(lead)]
+    if lead in _MR_STOPS:
+        ini = _MR_STOPS[lead][voiced]
     elif lead == 5:
         ini = "l" if prev_t == 8 else "r"
     return ini + _V_MR.get(vow, _V[vow]) + _T[tail].strip("-")
@@ -430,7 +447,8 @@ def hangul_syllable_forms(token: str, k: int = 8) -> list[list[str]]:
     """Hangul token as romanised syllables, best first: RR (surname table for the first
     syllable), McCune-Reischauer as North Korea writes it, RR variants, and, for
     loanword-looking tokens (블라디미르), a reading without epenthetic ㅡ."""
-    sylls = [j for j in map(_jamo, token) if j is not None]
+    chars = [ch for ch in token if _jamo(ch) is not None]
+    sylls = [j for j in map(_jamo, chars) if j is not None]
     if not sylls:
         return []
     n = len(sylls)
@@ -441,8 +459,12 @@ def hangul_syllable_forms(token: str, k: int = 8) -> list[list[str]]:
     segs: list[Seg] = []
     for i, syl in enumerate(sylls):
         prev_t = sylls[i - 1][2] if i else 0
-        sur = _SURNAMES.get(token[0]) if i == 0 and n <= 4 and not loan else None
-        seg = [(s, r * 0.15) for r, s in enumerate(sur.split(","))] if sur else _rr_syllable(syl, i == 0, prev_t)
+        sur = _SURNAMES.get(chars[0]) if i == 0 and n <= 4 and not loan else None
+        seg = (
+            [(s, r * 0.15) for r, s in enumerate(sur.split(","))]
+            if sur
+            else _rr_syllable(syl, i == 0, prev_t)
+        )
         segs.append([(s + " ", c) for s, c in seg])
     rr = [p.split() for p in best_paths(segs, k, post=str.strip)]
     mr = [_mr_syllable(s, sylls[i - 1][2] if i else 0, i == 0) for i, s in enumerate(sylls)]

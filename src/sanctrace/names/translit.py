@@ -86,6 +86,27 @@ def _script(token: str) -> str:
     return max(counts.items(), key=lambda kv: kv[1])[0]
 
 
+def _script_runs(text: str) -> list[str]:
+    """``text`` cut where the script changes; digits and marks stay with their letters."""
+    runs: list[str] = []
+    current = ""
+    last = None
+    for ch in text:
+        script = char_script(ch)
+        if script in ("Hiragana", "Katakana"):
+            script = "Kana"
+        if script is not None and last is not None and script != last and current:
+            runs.append(current)
+            current = ""
+        current += ch
+        last = script or last
+    return runs + [current] if current else runs
+
+
+def _fallback_forms(text: str) -> list[str]:
+    return [fallback(text)]
+
+
 _HANDLERS = {
     "Latin": _latin,
     "Cyrillic": cyrillic_forms,
@@ -109,11 +130,15 @@ def _token_forms(token: str) -> tuple[str, ...]:
     if text.isascii():
         form = clean(text)
         return (form,) if form else ()
-    handler = _HANDLERS.get(_script(text), lambda t: [fallback(t)])
-    try:
-        forms = handler(text)
-    except (KeyError, IndexError, ValueError):  # a malformed token must not stop screening
-        forms = [fallback(text)]
+    script = _script(text)
+    runs = _script_runs(text) if script != "Japanese" else [text]
+    if len(runs) > 1:  # NIIクロン, SNPOエレロン: each part in its own script
+        segs = [[(f, float(rank)) for rank, f in enumerate(_token_forms(run))] for run in runs]
+        forms = best_paths([seg for seg in segs if seg], MAX_FORMS)
+    else:
+        forms = _HANDLERS.get(script, _fallback_forms)(text)
+        if not forms and script != "Japanese":
+            forms = _fallback_forms(text)
     seen: dict[str, None] = {}
     for form in forms:
         form = clean(form)
@@ -131,8 +156,8 @@ def token_forms(token: str) -> list[str]:
 def _split_forms(token: str) -> tuple[str, ...]:
     """Forms of a Han or Hangul token, also split after the surname and per syllable."""
     forms = list(_token_forms(token))
-    script = _script(unicodedata.normalize("NFKC", token))
     text = unicodedata.normalize("NFKC", token)
+    script = _script(text)
     if not 2 <= len(text) <= 4:
         return tuple(forms)
     if script == "Han":
@@ -175,8 +200,14 @@ _SKELETON_UNITS = {
     "dj": "J", "zh": "J", "kh": "H", "gh": "G", "ph": "F", "th": "T", "dh": "D", "bh": "B",
     "qu": "K", "q": "K", "x": "KS", "w": "V", "l": "R", "tz": "TS", "j": "J",
 }  # fmt: skip
+# Longest spelling first; c, sc and gu depend on the next letter (c before e/i/y is s).
 _SKELETON_RE = re.compile(
-    r"sc(?=[eiy])|gu(?=[eiy])|c(?=[eiy])|c|" + "|".join(sorted(_SKELETON_UNITS, key=len, reverse=True))
+    "|".join(
+        sorted(
+            [*_SKELETON_UNITS, "sc(?=[eiy])", "gu(?=[eiy])", "c"],
+            key=lambda u: -len(u.split("(")[0]),
+        )
+    )
 )
 _VOWEL_CHARS = set("aeiouy")
 _VOWEL_RUN = re.compile(r"[aeiouy]+")

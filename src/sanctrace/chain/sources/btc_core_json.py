@@ -90,7 +90,7 @@ def script_pubkey_address(spk: Any) -> tuple[str, str | None]:
     return kind, address if isinstance(address, str) else None
 
 
-def _tx(doc: Any, index: int) -> tuple[Tx, str]:
+def _tx(doc: Any) -> tuple[Tx, str]:
     if not isinstance(doc, dict):
         raise _Bad(
             "is not an object (getblock verbosity 1 lists txids only; use verbosity 2)"
@@ -168,7 +168,7 @@ def block_from_json(doc: Any) -> Block:
     txids: list[bytes] = []
     for i, tx_doc in enumerate(_list(doc, "tx")):
         try:
-            tx, txid = _tx(tx_doc, i)
+            tx, txid = _tx(tx_doc)
         except _Bad as exc:
             raise _Bad(f"block {block_hash} tx {i}: {exc}") from None
         txs.append(tx)

@@ -5,10 +5,14 @@ A single raw block file holds one serialised block (binary, or the hex text that
 as Bitcoin Core's ``blk*.dat`` files do. Either may be bzip2- or gzip-compressed; offsets in
 errors count decompressed bytes.
 
-Every txid is recomputed from the bytes, every block's merkle root checked against its
-header, and the BIP-141 witness commitment checked when the block carries witness data. Raw blocks do not carry their height: it is taken from the genesis hash, from the
-parent when the parent was read earlier in the same file set, or from the BIP-34 height in the
-coinbase of version 2+ blocks; otherwise it is None.
+Every txid is recomputed from the bytes, every block's merkle root checked against its header,
+and the BIP-141 witness commitment checked when the block carries witness data.
+
+Raw blocks do not carry their height. ``read`` takes it from the parent when the parent was
+read earlier in the same file set (the genesis block counts as read, so a file starting at
+block 1 links), else from the BIP-34 height in the coinbase of version 2+ blocks; otherwise it
+is None. Blocks are streamed: memory is one block plus a window of recent block hashes.
+Addresses are derived for mainnet whatever the magic says.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from struct import error as StructError
 from struct import unpack_from
 
 from sanctrace.chain.records import Block, Transfer, Tx, TxIn, TxOut
-from sanctrace.chain.script import classify, sha256d
+from sanctrace.chain.script import NO_ADDRESS_TYPES, classify, derive_addresses, sha256d
 from sanctrace.chain.sources.base import ChainParseError, open_chain_file
 
 MAGICS = {
@@ -95,6 +99,9 @@ def parse_block(data: bytes, path: Path | str = "<bytes>", offset: int = 0) -> B
     any_witness = False
     coinbase_script = b""
     coinbase_witness: list[bytes] = []
+    # Addresses are encoded in one batch at the end: several times faster per address.
+    pending: list[bytes] = []
+    pending_outputs: list[TxOut] = []
     pos = 80
     tx_index = -1
     try:
@@ -168,8 +175,11 @@ def parse_block(data: bytes, path: Path | str = "<bytes>", offset: int = 0) -> B
                     )
                 script = buf[pos : pos + slen]
                 pos += slen
-                script_type, address = classify(script)
-                outputs.append(TxOut(value, script_type, address, script.hex()))
+                script_type, address = classify(script, pending)
+                out = TxOut(value, script_type, address, script.hex())
+                outputs.append(out)
+                if address is None and script_type not in NO_ADDRESS_TYPES:
+                    pending_outputs.append(out)
             body_end = pos
             if segwit:
                 for _ in range(n_in):
@@ -240,6 +250,8 @@ def parse_block(data: bytes, path: Path | str = "<bytes>", offset: int = 0) -> B
         )
     if any_witness:
         _check_witness_commitment(path, offset, block_hash, txs[0], wtxids, coinbase_witness)
+    for out, address in zip(pending_outputs, derive_addresses(pending), strict=True):
+        out.address = address
     height = 0 if block_hash == GENESIS_HASH else bip34_height(version, coinbase_script)
     return Block("btc", height, block_hash, prev_raw[::-1].hex(), merkle_raw[::-1].hex(), time, txs)
 
@@ -281,9 +293,12 @@ def _wide_varint(buf: bytes, pos: int, first: int) -> tuple[int, int]:
     return unpack_from("<Q", buf, pos)[0], pos + 8
 
 
+_MIN_SNIFF = 80 + 9 + 4 + 2 + 1 + 36  # header, count, version, marker, inputs, prevout
+
+
 def _looks_like_block(data: bytes) -> bool:
     """A block header followed by a transaction count and a coinbase input."""
-    if len(data) < 80 + 1 + 4 + 1 + 36:
+    if len(data) < _MIN_SNIFF:
         return False
     pos = 81 if data[80] < 0xFD else 83 if data[80] == 0xFD else 85
     pos += 4
@@ -346,6 +361,10 @@ def _read_file(path: Path) -> Iterator[Block]:
                     data = bytes.fromhex(data.decode("ascii"))
                 except ValueError as exc:
                     raise ChainParseError(path, None, f"bad hex block text: {exc}") from None
+            if len(data) >= _MIN_SNIFF and not _looks_like_block(data):
+                raise ChainParseError(
+                    path, 0, f"unknown magic {first.hex()}, and no block header with a coinbase"
+                )
             yield parse_block(data, path, 0)
 
 
