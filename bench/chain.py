@@ -87,8 +87,14 @@ def generated_utxo_tables(n_tx: int, rng: np.random.Generator) -> tuple[pa.Table
     txids = pa.array(np.char.mod("%064x", np.arange(n_tx) + 7 * 10**12))
     addresses = pa.array(np.char.mod("1Gen%030d", rng.integers(0, n_tx, len(out_tx))))
     transactions = pa.table({"txid": txids, "block_height": np.arange(n_tx) // 2000})
-    outputs = pa.table({"txid": txids.take(out_tx), "index": vout.astype(np.int32),
-                        "value": rng.integers(1, 10**8, len(out_tx)), "address": addresses})
+    outputs = pa.table(
+        {
+            "txid": txids.take(out_tx),
+            "index": vout.astype(np.int32),
+            "value": rng.integers(1, 10**8, len(out_tx)),
+            "address": addresses,
+        }
+    )
     inputs = pa.table({"txid": txids.take(spender), "index": in_index.astype(np.int32),
                        "prev_txid": txids.take(out_tx[src]), "prev_index": vout[src]})  # fmt: skip
     return transactions, inputs, outputs

@@ -167,17 +167,16 @@ class Exhaustive:
 
     Same code path as ``screen`` with the candidate step returning every indexed name, so the
     scores are those of ``compare`` (one query, one entity) without re-normalising the lists.
-    With ``prune`` the names that cannot score (no token pair similar enough to be aligned and
-    no whole-string resemblance) are skipped first, which is what makes a few hundred
-    exhaustive queries affordable; ``check`` compares pruned and unpruned answers.
+    With ``prune`` the names that cannot score are skipped first: those with no token near any
+    query token (Levenshtein similarity over every transliteration below the scorer's
+    ``min_pair``, no shared phonetic skeleton, no initial of the same letter) and no
+    whole-string resemblance. That is what makes a few hundred exhaustive queries affordable;
+    the report says whether pruned and unpruned answers agree on spot checks.
     """
 
     def __init__(self, screener) -> None:
-        from rapidfuzz.distance import Levenshtein
-
-        self.screener = screener
-        self.lev = Levenshtein
         tokens: dict[str, int] = {}
+        self.screener = screener
         self.unique: list = []
         cols: list[int] = []
         starts: list[int] = []
@@ -197,6 +196,18 @@ class Exhaustive:
         self.starts = np.asarray(starts, dtype=np.int64)
         self.empty = np.diff(np.append(self.starts, len(cols))) == 0
         self.forward, self.backward = forward, backward
+        # Every Latin form of every distinct list token, and who owns it.
+        self.forms: list[str] = []
+        form_starts: list[int] = []
+        self.skeletons: dict[str, list[int]] = defaultdict(list)
+        for i, token in enumerate(self.unique):
+            form_starts.append(len(self.forms))
+            self.forms.extend(token.forms or (token.raw,))
+            for skel in token.skeletons:
+                self.skeletons[skel].append(i)
+        self.form_starts = np.asarray(form_starts, dtype=np.int64)
+        self.first = np.asarray([t.latin[:1] for t in self.unique])
+        self.initial = np.asarray([t.is_initial for t in self.unique], dtype=bool)
         try:
             from sanctrace.names.scorer import WEIGHTS
 
@@ -206,19 +217,33 @@ class Exhaustive:
 
     def _candidates(self, qname, limit: int = 0) -> list[int]:
         from rapidfuzz import process
-
-        from sanctrace.names.scorer import token_matrix
+        from rapidfuzz.distance import Levenshtein
 
         if not qname.tokens or not self.unique:
             return []
-        best = token_matrix(qname.tokens, self.unique).max(axis=0)
+        q_forms = [f for t in qname.tokens for f in (t.forms or (t.raw,))]
+        sims = process.cdist(
+            q_forms,
+            self.forms,
+            scorer=Levenshtein.normalized_similarity,
+            score_cutoff=self.min_pair,
+            dtype=np.float32,
+            workers=1,
+        )
+        best = np.maximum.reduceat(sims.max(axis=0), self.form_starts)
+        for token in qname.tokens:
+            for skel in token.skeletons:
+                best[self.skeletons.get(skel, [])] = 1.0
+            letter = token.latin[:1]
+            same = self.first == letter
+            best[same & (self.initial | token.is_initial)] = 1.0
         per_token = best[self.cols]
         starts = np.minimum(self.starts, max(0, len(per_token) - 1))
         per_name = np.maximum.reduceat(per_token, starts)
         per_name[self.empty] = 0.0
         keep = per_name >= self.min_pair
         joined = "".join(t.latin for t in qname.tokens)
-        scorer = self.lev.normalized_similarity
+        scorer = Levenshtein.normalized_similarity
         fwd = process.cdist([joined], self.forward, scorer=scorer, workers=1)[0]
         bwd = process.cdist([joined], self.backward, scorer=scorer, workers=1)[0]
         keep |= np.maximum(fwd, bwd) >= 0.7
@@ -716,6 +741,18 @@ def section_index_recall(
 # speed (child process)
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM (reset at exec, unlike ``ru_maxrss``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def speed_worker(n: int) -> None:
     """Runs in a child: build the speed index and screen ``n`` queries on one core."""
     try:
@@ -726,11 +763,11 @@ def speed_worker(n: int) -> None:
     from sanctrace.names import Screener
 
     lists = nd.load_lists()
-    rss_lists = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_lists = peak_rss_mb()
     start = time.perf_counter()
     screener = Screener.from_entities(lists.entities)
     build = time.perf_counter() - start
-    rss_built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_built = peak_rss_mb()
     queries = nd.speed_queries(lists, n, SEED)
     for _, q in queries[:50]:  # warm-up (lazy imports, caches of the first calls)
         screener.screen(q)
@@ -763,7 +800,7 @@ def speed_worker(n: int) -> None:
         "queries_with_match": hits,
         "rss_after_parse_mb": round(rss_lists, 1),
         "rss_after_build_mb": round(rss_built, 1),
-        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_mb": round(peak_rss_mb(), 1),
         "by_kind": {
             k: {
                 "n": len(v),
@@ -914,9 +951,7 @@ def main() -> None:
     if speed_proc is None:
         speed_proc = start_speed(n_queries)
     results["speed"] = finish_speed(speed_proc)
-    results["meta"]["main_peak_mb"] = round(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
-    )
+    results["meta"]["main_peak_mb"] = round(peak_rss_mb(), 1)
     results["meta"]["wall_seconds"] = round(time.perf_counter() - wall, 1)
     results["targets"] = targets(results)
 
@@ -975,7 +1010,7 @@ def targets(r: dict) -> list[dict]:
     ]
 
 
-def report(r: dict) -> str:
+def report(r: dict, examples: int = 5) -> str:
     thr = r["meta"]["default_threshold"]
     parts = []
     ours, lv2 = r["pairs"]["sanctrace"], r["pairs"]["logic_v2"]
@@ -1178,7 +1213,51 @@ def report(r: dict) -> str:
             [[t["metric"], t["value"], t["target"], t["verdict"]] for t in r["targets"]],
         )
     )
+    if examples:
+        parts.append(failure_examples(r, examples))
     return "\n\n".join(parts)
+
+
+def failure_examples(r: dict, k: int) -> str:
+    """A few failures of each kind (all of them are in the JSON), for tuning."""
+    lines = [f"Failure examples (first {k} of each; more in the JSON)"]
+
+    def top(m: dict | None) -> str:
+        if not m:
+            return "nothing"
+        return f"{short(m['name'], 40)} {m['score']:.3f} [{short(m['explanation'], 90)}]"
+
+    ours = r["pairs"]["sanctrace"]
+    lines.append("pairs, false negatives (lowest scores):")
+    for e in ours["false_negatives"][:k]:
+        lines.append(f"  {e['schema']}: {e['name1']!r} ~ {e['name2']!r} {e['score']:.3f}")
+    lines.append("pairs, false positives (highest scores):")
+    for e in ours["false_positives"][:k]:
+        lines.append(
+            f"  {e['schema']}: {e['name1']!r} ~ {e['name2']!r} {e['score']:.3f} "
+            f"[{short(e['explanation'], 90)}]"
+        )
+    for kind, misses in r["meti"]["misses"].items():
+        lines.append(f"METI {kind}, not first:")
+        for e in misses[:k]:
+            lines.append(
+                f"  {short(e['name_ja'], 30)} = {short(e['name_en'], 40)!r}: rank {e['rank']}, "
+                f"score {e['target_score']}; top {top(e['top'])}"
+            )
+    rc = r["recall"]
+    for key in ("cross_script", "putin", "un_listed", "un_perturbed", "un_perturbed_evidence"):
+        lines.append(f"{key}, missed:")
+        for e in rc[key]["misses"][:k]:
+            extra = f", expected scores {e['expected_score']}" if "expected_score" in e else ""
+            lines.append(f"  {e['query']!r}{extra}; top {top(e['top'])}")
+    for key in ("negatives_global", "negatives_us"):
+        lines.append(f"{key}, false positives:")
+        for e in rc[key]["examples"][:k]:
+            lines.append(f"  {e['query']!r} → {top(e)}")
+    lines.append("index recall, accepted by the exhaustive scoring but not retrieved:")
+    for e in r["index_recall"]["examples"][:k]:
+        lines.append(f"  [{e['set']}] {e['query']!r} → {top(e)}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -534,7 +534,9 @@ def chain_2009_tables(folder: Path) -> tuple[pa.Table, pa.Table, pa.Table]:
     start[1:] = out_tx[1:] != out_tx[:-1]
     first = np.flatnonzero(start)
     vout = np.arange(len(order)) - first[np.cumsum(start) - 1]
-    where = dict(zip(out_id.tolist(), zip(out_tx.tolist(), vout.tolist(), strict=True), strict=True))
+    where = dict(
+        zip(out_id.tolist(), zip(out_tx.tolist(), vout.tolist(), strict=True), strict=True)
+    )
     outputs = pa.table(
         {
             "txid": [txid[t] for t in out_tx.tolist()],
@@ -544,14 +546,20 @@ def chain_2009_tables(folder: Path) -> tuple[pa.Table, pa.Table, pa.Table]:
         }
     )
     order = np.lexsort((ins["output_index"], ins["tx_index"]))
-    rows = []
-    for k, i in enumerate(order.tolist()):
+    rows, n, previous = [], 0, None
+    for i in order.tolist():
         spender = int(ins["tx_index"][i])
-        n = 0 if k == 0 or int(ins["tx_index"][order[k - 1]]) != spender else n + 1
+        n = n + 1 if spender == previous else 0
+        previous = spender
         src_tx, src_vout = where[int(ins["output_index"][i])]
-        rows.append({"txid": txid[spender], "index": n, "prev_txid": txid[src_tx], "prev_index": src_vout})
+        rows.append(
+            {"txid": txid[spender], "index": n, "prev_txid": txid[src_tx], "prev_index": src_vout}
+        )
     transactions = pa.table(
-        {"txid": [txid[t] for t in heights["tx_index"].tolist()], "block_height": heights["block_index"]}
+        {
+            "txid": [txid[t] for t in heights["tx_index"].tolist()],
+            "block_height": heights["block_index"],
+        }
     )
     return transactions, pa.Table.from_pylist(rows), outputs
 
@@ -592,3 +600,25 @@ def test_2009_chain_matches_naive_union_find(shared_data, coinjoin_filter):
     got = {frozenset(clusters.members(int(c))) for c in clusters.sizes()[0]}
     assert got == expected
     assert max(len(s) for s in got) > 10
+
+
+def test_interner_survives_64_bit_ties(monkeypatch):
+    import sanctrace.chain.graph as graph_module
+
+    real = graph_module.hash_strings
+
+    def weak(values):
+        hi, lo, valid = real(values)
+        return hi % np.uint64(3), lo, valid  # most strings now share their first 64 bits
+
+    monkeypatch.setattr(graph_module, "hash_strings", weak)
+    interner, words = Interner(), [f"w{i}" for i in range(300)]
+    for start in range(0, 300, 40):
+        chunk = words[start : start + 40]
+        ids = interner.intern(pa.array(chunk + words[: start // 2]))
+        assert ids.tolist() == list(range(start, start + len(chunk))) + list(range(start // 2))
+    interner.freeze()
+    assert interner.lookup(pa.array(words[::-1] + ["nope"])).tolist() == list(
+        range(299, -1, -1)
+    ) + [-1]
+    assert all(interner.id_of(w) == i for i, w in enumerate(words))

@@ -289,6 +289,7 @@ def test_other_scripts(token: str, latin: str) -> None:
 def test_han_syllables() -> None:
     assert han_syllables("习近平") == ["xi", "jin", "ping"]
     assert han_syllables("王伟") == ["wang", "wei"]
+    assert han_syllables("김정은") == ["kim", "jeong", "eun"]
     assert "xi jinping" in latin_forms("习近平")
     assert "kim jong un" in latin_forms("김정은")
 

@@ -150,8 +150,9 @@ class UnionFind:
     def union_pairs(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Merge ``u[i]`` with ``v[i]`` for all ``i``; the indices of the pairs that merged two
         sets, in merge order (a spanning forest of the pairs)."""
-        u, v = np.asarray(u, np.int64), np.asarray(v, np.int64)
-        active = np.arange(len(u))
+        u, v = np.asarray(u), np.asarray(v)
+        pair_t = id_dtype(len(u))
+        active = np.arange(len(u), dtype=pair_t)
         merged: list[np.ndarray] = []
         while active.size:
             ru, rv = self._roots(u[active]), self._roots(v[active])
@@ -164,21 +165,21 @@ class UnionFind:
             # root to a smaller root, so no cycle can form.
             np.minimum.at(self.parent, hi, lo)
             won = self.parent[hi] == lo
-            winner = np.full(len(self.parent), -1, np.int64)
+            winner = np.full(len(self.parent), -1, pair_t)
             winner[hi[won]] = active[won]  # one pair per hooked root is its evidence
             merged.append(winner[winner >= 0])
             self._flatten()
         self._flatten()
         self.size = np.bincount(self.parent, minlength=len(self.parent)).astype(np.int64)
-        return np.concatenate(merged) if merged else np.zeros(0, np.int64)
+        return np.concatenate(merged) if merged else np.zeros(0, pair_t)
 
     def labels(self) -> np.ndarray:
         """Per element, the smallest element of its set."""
         self._flatten()
-        n = len(self.parent)
-        smallest = np.full(n, n, np.int64)
-        np.minimum.at(smallest, self.parent, np.arange(n))
-        return smallest[self.parent].astype(self.parent.dtype)
+        n, dtype = len(self.parent), self.parent.dtype
+        smallest = np.full(n, n, dtype)
+        np.minimum.at(smallest, self.parent, np.arange(n, dtype=dtype))
+        return smallest[self.parent]
 
 
 def input_pairs(
@@ -187,14 +188,14 @@ def input_pairs(
     """The pairs the heuristic merges: (first input address, other input address, tx) for each
     transaction not in ``skip_tx``; inputs without an address (-1) are ignored."""
     counts = np.diff(in_ptr)
-    tx_of_in = np.repeat(np.arange(len(counts)), counts)
+    tx_of_in = np.repeat(np.arange(len(counts), dtype=id_dtype(len(counts))), counts)
     keep = in_address >= 0
     if skip_tx is not None:
         keep &= ~skip_tx[tx_of_in]
-    t, a = tx_of_in[keep], in_address[keep].astype(np.int64)
+    t, a = tx_of_in[keep], in_address[keep]
     head = np.ones(len(t), bool)
     head[1:] = t[1:] != t[:-1]
-    first = a[head][np.cumsum(head) - 1]
+    first = a[head][np.cumsum(head, dtype=id_dtype(len(t))) - 1]
     pair = ~head & (a != first)
     return first[pair], a[pair], t[pair]
 

@@ -23,20 +23,21 @@ row ``e`` is edge ``e`` (``exact_amount(e)``).
 **Memory per edge** (ids are int32 while a count stays below 2**31, else int64):
 
 * UTXO: an output costs 20 bytes (value 8, address 4, ``spent_by`` 4, ``out_index`` 4) and an
-  input 24 (``in_output`` 8 — there are more than 2**31 outputs on Bitcoin —, ``in_address`` 4,
-  ``in_value`` 8, and 4 of slack in the estimate for the sort). Counting both kinds of edge,
-  that is ~22 bytes per edge, plus ~37 bytes per transaction (two int64 pointers, height, time,
-  flags, a 16-byte hash key and its id) and the txid strings (~68 bytes each, arrow). Measured
-  by ``bench/chain.py`` at ~22 bytes per edge (arrays only).
-* Account graph: 44 bytes per edge (src 4, dst 4, amount 8, time 8, token 4, two CSR
-  permutations 2×8) plus the source table.
+  input 16 to 20 (``in_output`` 4, or 8 past 2**31 outputs as on Bitcoin, ``in_address`` 4,
+  ``in_value`` 8). Per transaction add 30 bytes (two int64 CSR pointers, height, time, flags)
+  and the txid map (16-byte hash key + id + the arrow string, ~90 bytes); per address its map
+  entry (~20 bytes + the string). Measured by ``bench/chain.py`` on a generated graph of 3.6
+  million edges: 18.2 bytes per edge for the edge arrays, 26.3 with the per-transaction arrays,
+  64.7 with both string maps.
+* Account graph: 36 bytes per edge (src 4, dst 4, amount 8, time 8, token 4, and the two CSR
+  permutations 4 + 4), 8 bytes per address per CSR pointer array, plus the source table.
 
-**Whole-chain estimate.** The Bitcoin entity graph (clusters as nodes, ~1.1 billion aggregated
-edges) in the account-graph layout, without the source table, needs ~1.1e9 × 36 bytes ≈ 40 GB
-plus ~0.5e9 entities × 16 bytes of CSR pointers ≈ 8 GB: about 50 GB, which fits one large
-server (256 GB RAM). The full output graph (~1.1e9 transactions, ~3e9 outputs, ~2.9e9 inputs)
-needs ~3e9×20 + 2.9e9×24 ≈ 130 GB of arrays plus ~40 GB per-transaction data and the string
-maps (~110 GB): beyond one server's comfort, so that size goes to Spark (a later issue).
+**Whole-chain estimates.** The Bitcoin entity graph (clusters as nodes, ~1.1 billion edges) in
+the account-graph layout needs ~1.1e9 × 36 bytes ≈ 40 GB, plus ~1e9 entities × 16 bytes of CSR
+pointers ≈ 16 GB: about 56 GB, which one large server (256–512 GB RAM) holds. The full output
+graph (~1.1e9 transactions, ~3e9 outputs, ~2.9e9 inputs) needs ~3e9×20 + 2.9e9×20 ≈ 120 GB of
+edge arrays, ~33 GB per transaction and ~200 GB of txid and address maps: that size goes to
+Spark (a later issue).
 """
 
 from __future__ import annotations

@@ -52,6 +52,8 @@ class System:
     gu: bool = False  # г before е, и → gu
     ow: bool = False  # final -ов, -ев → ow, ew
     ine: bool = False  # final -ин → ine
+    initial_only: bool = False  # iot applies word-initially only (Ukrainian KMU 2010)
+    initial_i: str | None = None  # word-initial й, when it differs from short_i
 
 
 def _s(name: str, over: str = "", iot: str = "", plain: str = "", **kw: object) -> System:
@@ -78,8 +80,8 @@ RUSSIAN = (
 )  # fmt: skip
 _UA_IOT = "є:ye ї:yi ю:yu я:ya"
 UKRAINIAN = (
-    _s("ukrainian", over="г:h и:y", iot=_UA_IOT + " й:y", plain="є:ie ї:i ю:iu я:ia",
-       short_i="i", final_i="i", end_iy="yi", end_yy="yi"),
+    _s("ukrainian", over="г:h и:y", iot=_UA_IOT, plain="є:ie ї:i ю:iu я:ia", short_i="i",
+       final_i="i", initial_i="y", end_iy="yi", end_yy="yi", initial_only=True),
     _s("ukrainian-popular", over="г:h и:y", iot=_UA_IOT, plain=_UA_IOT, end_iy="y", end_yy="y"),
     _s("ukrainian-g", over="и:y", iot=_UA_IOT, plain=_UA_IOT, end_iy="iy", end_yy="iy"),
 )  # fmt: skip
@@ -106,7 +108,7 @@ def romanize(token: str, system: System) -> str:
         c = body[i]
         prev = body[i - 1] if i else ""
         nxt = body[i + 1] if i + 1 < n else ""
-        iotated = i == 0 or prev in _VOWELS or prev in "ъь'’"
+        iotated = i == 0 or (not system.initial_only and (prev in _VOWELS or prev in "ъь'’"))
         if c == "е" and i == 0 and system.initial_e is not None:
             out.append(system.initial_e)
         elif c == "ё" and prev in _SIBILANTS:
@@ -116,7 +118,8 @@ def romanize(token: str, system: System) -> str:
             out.append(table.get(c) or system.plain.get(c) or _COMMON[c])
         elif c == "й":
             last = i == n - 1 and not tail
-            out.append(system.final_i if last else system.short_i)
+            first = system.initial_i if i == 0 else None
+            out.append(first or (system.final_i if last else system.short_i))
         elif c == "г" and system.gu and nxt in ("е", "и", "э", "ы"):
             out.append("gu")
         elif c == "с" and system.double_s and prev in _VOWELS and nxt in _VOWELS:
@@ -138,7 +141,7 @@ def romanize(token: str, system: System) -> str:
 
 
 def language(token: str) -> str:
-    """ "uk", "be" or "ru", from the letters only those alphabets have."""
+    """The language the letters point to ("uk", "be" or "ru"): і, ї, є, ґ, ў are not Russian."""
     if "ў" in token:
         return "be"
     if any(c in token for c in "їєґ"):

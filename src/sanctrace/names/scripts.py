@@ -314,7 +314,13 @@ def hebrew_forms(token: str, k: int = 8) -> list[str]:
 
 
 def han_syllables(token: str) -> list[str]:
-    """Pinyin syllables (toneless) of a Han token, one per character, via anyascii."""
+    """Pinyin syllables (toneless) of a Han token, one per character, via anyascii.
+
+    A Hangul token gives its syllables in the first reading of ``hangul_forms``.
+    """
+    if any(_jamo(ch) is not None for ch in token):
+        readings = hangul_syllable_forms(token)
+        return readings[0] if readings else []
     out = []
     for ch in token:
         s = clean(anyascii(ch)) if ch.isalnum() else ""

@@ -192,15 +192,14 @@ def latin_forms(text: str, limit: int = MAX_FORMS) -> list[str]:
 
 # --- skeleton ------------------------------------------------------------------------------
 
-# Spellings of one sound in the transliterations lists mix; each maps to one key letter.
-# Upper-case letters are placeholders so later rules do not touch them.
+# Spellings of one sound that transliteration systems disagree on, each to one key letter.
 _SKELETON_UNITS = {
-    "schtsch": "S", "shtch": "S", "chtch": "S", "shch": "S", "szcz": "S", "tsch": "C",
-    "sch": "S", "tch": "C", "dzh": "J", "sh": "S", "sz": "S", "ch": "C", "cz": "C", "ck": "K",
-    "dj": "J", "zh": "J", "kh": "H", "gh": "G", "ph": "F", "th": "T", "dh": "D", "bh": "B",
-    "qu": "K", "q": "K", "x": "KS", "w": "V", "l": "R", "tz": "TS", "j": "J",
+    "schtsch": "s", "shtch": "s", "chtch": "s", "shch": "s", "szcz": "s", "tsch": "c",
+    "sch": "s", "tch": "c", "dzh": "j", "sh": "s", "sz": "s", "ch": "c", "cz": "c", "ck": "k",
+    "dj": "j", "zh": "j", "kh": "h", "gh": "g", "ph": "f", "th": "t", "dh": "d", "bh": "b",
+    "qu": "k", "q": "k", "x": "ks", "w": "v", "l": "r", "tz": "ts", "j": "j",
 }  # fmt: skip
-# Longest spelling first; c, sc and gu depend on the next letter (c before e/i/y is s).
+# One pass, longest spelling first; c, sc and gu depend on the next letter.
 _SKELETON_RE = re.compile(
     "|".join(
         sorted(
@@ -217,13 +216,13 @@ _DOUBLED = re.compile(r"(.)\1+")
 
 def _unit(m: re.Match[str]) -> str:
     s = m.group(0)
-    if s == "sc":
-        return "S"
-    if s == "gu":
-        return "G"
+    if s == "sc":  # scholarly šč before e, i (Ščerbakov)
+        return "s"
+    if s == "gu":  # French gu before e, i (Evgueni)
+        return "g"
     if s == "c":
         nxt = m.string[m.end() : m.end() + 1]
-        return "S" if nxt and nxt in "eiy" else "K"
+        return "s" if nxt and nxt in "eiy" else "k"
     return _SKELETON_UNITS[s]
 
 
@@ -241,7 +240,7 @@ def skeleton(latin: str) -> str:
     Consonants, after folding the spellings transliteration systems disagree on:
     sh/sch/sz/š/s → s, ch/tch/tsch/cz/č → c, zh/j/dj/dzh → j, kh/h → h, ph → f, th → t,
     q/ck → k, x → ks, w → v, l → r (Japanese and Korean have one liquid), Hungarian gy →
-    d; -j/-h after a final vowel drop (Sergej, Abdullah) and doubled letters collapse.
+    d; h drops from long keys; -j/-h after a final vowel drop (Sergej, Abdullah) and doubled letters collapse.
     Vowels drop, so spellings that differ in vowels only, or omit them as Arabic and
     Hebrew do, still meet; a leading vowel (y included) becomes "a". Keys with at most
     three consonants after the first letter keep the class of the first vowel (a; e/i/y;
@@ -255,10 +254,12 @@ def skeleton(latin: str) -> str:
         return ""
     s = re.sub(r"(?<=[aeiouy])[jh]$", "", s)
     s = re.sub(r"(?<=[aeiou])gy(?=[aeiou])", "d", s)
-    s = _DOUBLED.sub(r"\1", _SKELETON_RE.sub(_unit, s).lower())
+    s = _DOUBLED.sub(r"\1", _SKELETON_RE.sub(_unit, s))
     tail = "".join(ch for ch in s[1:] if ch not in _VOWEL_CHARS)
     if len(tail) > 3:
-        return ("a" if s[0] in _VOWEL_CHARS else s[0]) + tail
+        # In long keys h is the least stable letter (х as kh, h or nothing: Tikhomirov,
+        # チホミロフ read tihomirof or thomirov), so it drops there too.
+        return ("a" if s[0] in _VOWEL_CHARS else s[0]) + tail.replace("h", "")
     if len(s) > 1 and s[0] == "y" and s[1] in "aeiou":
         s = s[1:]  # a leading y before a vowel is a glide: Yevgeniy, Evgeny
     m = _VOWEL_RUN.search(s)
