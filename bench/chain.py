@@ -10,7 +10,8 @@
   clusters form as on a real chain), inputs per second and peak memory (tracemalloc, which
   sees numpy's buffers), against a pure-Python dict union-find on the first million inputs of
   the same workload (same partition checked; the ratio is the speed-up);
-* the whole 2009 chain (shared data) built and clustered, as a real-data sanity line.
+* the whole 2009 chain (shared data) built and clustered, as a real-data sanity line;
+* the GraphSense TagPacks read, and ``TagIndex.tags_for`` per lookup (hits and misses).
 
 Run: ``PYTHONPATH=src python bench/chain.py [--quick]``; prints a table and writes
 ``bench/results/chain.json``.
@@ -201,6 +202,7 @@ def clustering(n_inputs: int, n_addresses: int, baseline_inputs: int) -> dict:
         "python_dict_union_find_inputs_per_s": sub_ptr[-1] / py_seconds,
         "numpy_same_subset_inputs_per_s": sub_ptr[-1] / np_seconds,
         "speedup_vs_python": py_seconds / np_seconds,
+        "speedup_full_run_vs_python": (n_inputs / seconds) / (sub_ptr[-1] / py_seconds),
         "same_partition_as_python": same,
     }
 
@@ -232,6 +234,26 @@ def chain_2009() -> dict:
             "cluster_seconds": seconds, "coinjoins": int(clusters.coinjoin.sum())}  # fmt: skip
 
 
+def tag_lookup() -> dict:
+    folder = DATA / "chain" / "tags" / "graphsense"
+    if not folder.exists():
+        return {"skipped": f"{folder} not found"}
+    from sanctrace.chain.tagpacks import read_tagpack_folder
+    from sanctrace.chain.tags import TagIndex
+
+    start = time.perf_counter()
+    read = read_tagpack_folder(folder)
+    seconds = time.perf_counter() - start
+    index = TagIndex(read.tags)
+    probes = [t.raw for t in read.tags] + [f"1Unknown{i:026d}" for i in range(len(read.tags))]
+    start = time.perf_counter()
+    for _ in range(10):
+        for probe in probes:
+            index.tags_for(probe)
+    per_lookup = (time.perf_counter() - start) / (10 * len(probes))
+    return {"tags": len(read.tags), "read_seconds": seconds, "tags_for_us": per_lookup * 1e6}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
@@ -244,6 +266,7 @@ def main() -> None:
         "utxo_graph_memory": graph_memory(1_000_000 // scale),
         "clustering": clustering(10_000_000 // scale, 3_000_000 // scale, 1_000_000 // scale),
         "chain_2009": chain_2009(),
+        "tag_index": tag_lookup(),
     }  # fmt: skip
     results["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     RESULTS.mkdir(parents=True, exist_ok=True)
