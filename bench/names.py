@@ -334,8 +334,9 @@ def logic_v2(cases: list[dict], use_live: bool) -> dict:
     error = None
     if use_live:
         try:
+            from importlib.metadata import version
+
             from followthemoney import model
-            from nomenklatura import __version__ as nk_version
             from nomenklatura.matching import LogicV2
         except ImportError as exc:  # the bench extra is not installed
             error = f"nomenklatura not importable ({exc.name or exc})"
@@ -354,7 +355,7 @@ def logic_v2(cases: list[dict], use_live: bool) -> dict:
             out = confusion(scores, labels, 0.7)
             out["best"] = best_threshold(scores, labels)
             out.update(
-                source=f"live (nomenklatura {nk_version})",
+                source=f"live (nomenklatura {version('nomenklatura')})",
                 seconds=round(time.perf_counter() - start, 2),
             )
             return out
@@ -364,7 +365,7 @@ def logic_v2(cases: list[dict], use_live: bool) -> dict:
     pairs = [
         (stored[key], y)
         for c, y in zip(cases, labels, strict=True)
-        if (key := (c["schema"], c["name1"], c["name2"], c["is_match"])) in stored
+        if (key := (c["schema"], c["name1"], c["name2"])) in stored
     ]
     out = confusion([s for s, _ in pairs], [y for _, y in pairs], 0.7)
     out["best"] = best_threshold([s for s, _ in pairs], [y for _, y in pairs])

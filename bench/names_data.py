@@ -94,13 +94,16 @@ def pair_cases() -> list[dict]:
     return rows
 
 
-def logicv2_precomputed() -> dict[tuple[str, str, str, bool], float]:
-    """Precomputed logic-v2 scores, keyed by (schema, name1, name2, is_match)."""
+def logicv2_precomputed() -> dict[tuple[str, str, str], float]:
+    """Precomputed logic-v2 scores, keyed by (schema, name1, name2).
+
+    The label is not part of the key: the score does not depend on it, and the file's labels
+    differ from the cases file's on a few rows (the cases file is the reference).
+    """
     out = {}
     with open(MATCHING / "nomenklatura_logicv2_scores.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            key = (row["schema"], row["name1"], row["name2"], _bool(row["is_match"]))
-            out[key] = float(row["score"])
+            out[(row["schema"], row["name1"], row["name2"])] = float(row["score"])
     return out
 
 

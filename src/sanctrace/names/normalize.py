@@ -30,6 +30,7 @@ class NameToken:
     raw: str
     forms: tuple[str, ...]
     skeletons: tuple[str, ...]
+    strict: tuple[str, ...]  # skeletons with l and r kept apart
     script: str
     optional: bool = False  # patronymic or particle: counts little when unmatched
 
@@ -69,9 +70,10 @@ def make_token(raw: str) -> NameToken | None:
     if not forms:
         return None
     skels = tuple(dict.fromkeys(s for s in (skeleton(f) for f in forms) if s))
+    strict = tuple(dict.fromkeys(s for s in (skeleton(f, False) for f in forms) if s))
     latin = forms[0]
     optional = latin in PARTICLES or (len(latin) > 5 and latin.endswith(PATRONYMIC_ENDINGS))
-    return NameToken(raw, forms, skels or (latin,), detect_script(raw), optional)
+    return NameToken(raw, forms, skels or (latin,), strict, detect_script(raw), optional)
 
 
 def normalize(text: str, via: str = "name", schema: str | None = None) -> NormalizedName:

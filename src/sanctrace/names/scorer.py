@@ -20,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 
 from sanctrace.countries import country_code
 from sanctrace.names.legal_forms import compatible
-from sanctrace.names.normalize import NameToken, NormalizedName
+from sanctrace.names.normalize import PATRONYMIC_ENDINGS, NameToken, NormalizedName
 
 # Named feature weights and limits: every one appears in explanations.
 WEIGHTS = {
@@ -28,10 +28,13 @@ WEIGHTS = {
     "initial_match": 0.9,  # "J" against "Joachim"
     "initial_weight": 0.5,  # an initial carries half a token's weight
     "optional_weight": 0.35,  # patronymics and particles
-    "min_pair": 0.55,  # token pairs below this similarity are not aligned
-    "full_credit": 0.8,  # similarities from here up count as they are
-    "joined_factor": 0.97,  # "FridrichBuchenberg" compared as one string
-    "legal_form_mismatch": 0.92,  # LLC against a state enterprise
+    "latin_skeleton_min": 0.6,  # Latin-Latin pairs need this similarity to use skeletons
+    "conflict": 1.0,  # both names keep a token the other lacks: a different person
+    "patronymic_conflict": 0.3,  # counted as this share of conflicting weight
+    "min_pair": 0.65,  # token pairs below this similarity are not aligned
+    "full_credit": 0.75,  # similarities from here up count as they are
+    "joined_factor": 0.9,  # "FridrichBuchenberg" compared as one string
+    "legal_form_mismatch": 0.85,  # LLC against a state enterprise
     "birth_date_exact": 0.05,
     "birth_year_match": 0.02,
     "birth_year_mismatch": -0.12,
@@ -39,6 +42,9 @@ WEIGHTS = {
     "country_mismatch": -0.03,
     "identifier_match": 0.97,  # floor when an identifier agrees
 }
+
+LATIN_SCRIPTS = frozenset({"Latin", "Common"})
+IDEOGRAPHIC = frozenset({"Han", "Japanese"})
 
 SCHEMA_GROUPS = {
     "Person": "person",
@@ -77,13 +83,25 @@ def token_matrix(query: Sequence[NameToken], tokens: Sequence[NameToken]) -> np.
     by_col = np.maximum.reduceat(sims, _starts(c_owner), axis=1)
     matrix = np.maximum.reduceat(by_col, _starts(q_owner), axis=0).astype(np.float32)
     for i, qt in enumerate(query):
-        qs = set(qt.skeletons)
+        qs, q_strict = set(qt.skeletons), set(qt.strict)
+        q_latin = qt.script in LATIN_SCRIPTS
         for j, ct in enumerate(tokens):
+            sim = matrix[i, j]
             if qt.is_initial or ct.is_initial:
                 same = qt.latin[:1] == ct.latin[:1]
                 matrix[i, j] = WEIGHTS["initial_match"] if same else 0.0
-            elif matrix[i, j] < WEIGHTS["skeleton_match"] and qs.intersection(ct.skeletons):
-                matrix[i, j] = WEIGHTS["skeleton_match"]
+            elif qt.script == ct.script and qt.script in IDEOGRAPHIC:
+                # Two kanji/hanzi names: compare the characters, not their Mandarin readings
+                # (高市 and 高石 read alike).
+                matrix[i, j] = Levenshtein.normalized_similarity(qt.raw, ct.raw)
+            elif sim < WEIGHTS["skeleton_match"]:
+                if q_latin and ct.script in LATIN_SCRIPTS:
+                    # Both written in Latin letters: the spelling itself is evidence, so a
+                    # shared skeleton needs l/r kept apart and the letters not too far off.
+                    if sim >= WEIGHTS["latin_skeleton_min"] and q_strict.intersection(ct.strict):
+                        matrix[i, j] = WEIGHTS["skeleton_match"]
+                elif qs.intersection(ct.skeletons):
+                    matrix[i, j] = WEIGHTS["skeleton_match"]
     return matrix
 
 
@@ -109,6 +127,7 @@ class NameComparison:
     missing: list[NameToken] = field(default_factory=list)  # query tokens not found
     extra: list[NameToken] = field(default_factory=list)  # list-name tokens not matched
     joined: float | None = None  # whole-string similarity when it decided the score
+    conflict: float = 0.0  # share of weight unmatched on both sides
 
     def describe(self) -> str:
         parts = [f"'{q.raw}'≈'{c.raw}' {s:.2f}" for q, c, s in self.pairs]
@@ -119,6 +138,9 @@ class NameComparison:
             text += "; only in list name: " + ", ".join(
                 f"'{t.raw}'" + (" (optional)" if t.optional else "") for t in self.extra
             )
+        if self.conflict and self.joined is None:
+            cut = WEIGHTS["conflict"] * self.conflict
+            text += f"; tokens differ on both sides (-{cut:.0%})"
         if self.joined is not None:
             text += f"; as one string {self.joined:.2f}"
         return text
@@ -160,13 +182,29 @@ def compare_names(
     q_hit = sum(w(q) * credit(s) for q, _, s in pairs)
     c_hit = sum(w(c) * credit(s) for _, c, s in pairs)
     score = 0.5 * (q_hit / q_total + c_hit / c_total)
+    q_left = sum(w(t) for i, t in enumerate(query.tokens) if i not in used_q and not t.optional)
+    c_left = sum(w(t) for j, t in enumerate(candidate.tokens) if j not in used_c and not t.optional)
+    conflict = min(q_left / q_total, c_left / c_total)
+    # Two different patronymics name two different fathers, whatever else agrees.
+    if any(
+        t.optional and t.latin.endswith(PATRONYMIC_ENDINGS)
+        for t in query.tokens
+        if t not in {q for q, _, _ in pairs}
+    ) and any(
+        t.optional and t.latin.endswith(PATRONYMIC_ENDINGS)
+        for t in candidate.tokens
+        if t not in {c for _, c, _ in pairs}
+    ):
+        conflict = max(conflict, WEIGHTS["patronymic_conflict"])
+    score *= 1.0 - WEIGHTS["conflict"] * conflict
     result = NameComparison(
         score,
         pairs,
         [t for i, t in enumerate(query.tokens) if i not in used_q],
         [t for j, t in enumerate(candidate.tokens) if j not in used_c],
+        conflict=conflict,
     )
-    if len(query.tokens) != len(candidate.tokens) or score < 0.8:
+    if len(query.tokens) != len(candidate.tokens):  # split or glued tokens: SiemensAG
         joined = _joined_similarity(query, candidate) * WEIGHTS["joined_factor"]
         if joined > score:
             result.score, result.joined = joined, joined

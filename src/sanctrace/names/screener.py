@@ -17,7 +17,7 @@ from sanctrace.names.scorer import (
     token_matrix,
 )
 
-DEFAULT_THRESHOLD = 0.80
+DEFAULT_THRESHOLD = 0.75
 WEAK_ALIAS_FACTOR = 0.9  # OFAC and the UN call these "low quality"
 ID_PROPERTIES = (
     "passportNumber",

@@ -234,7 +234,7 @@ def _vowel_class(run: str) -> str:
 
 
 @lru_cache(maxsize=300_000)
-def skeleton(latin: str) -> str:
+def skeleton(latin: str, liquids: bool = True) -> str:
     """Phonetic key of one Latin token: spelling variants of one foreign name collide.
 
     Consonants, after folding the spellings transliteration systems disagree on:
@@ -246,12 +246,16 @@ def skeleton(latin: str) -> str:
     three consonants after the first letter keep the class of the first vowel (a; e/i/y;
     o/u) instead, since there the vowel is much of what tells names apart (Hasan ≠ Husayn).
 
+    ``liquids=False`` keeps l and r apart, for two names both written in Latin letters.
+
     Vladimir, Wladimir, Vlagyimir → vrdmr; Putin, Poutine, Poetin → potn;
     Yevgeniy, Evgeny, Evgenii → evgn; Aleksandr, Alexander → arksndr.
     """
     s = clean(latin)
     if not s:
         return ""
+    if not liquids:
+        s = s.replace("l", "1")  # keeps l apart from r: Castillo is not Castro
     s = re.sub(r"(?<=[aeiouy])[jh]$", "", s)
     s = re.sub(r"(?<=[aeiou])gy(?=[aeiou])", "d", s)
     s = _DOUBLED.sub(r"\1", _SKELETON_RE.sub(_unit, s))

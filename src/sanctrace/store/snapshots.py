@@ -279,9 +279,7 @@ def active_entity_data(
         active_snapshots, active_snapshots.c.snapshot_id == entities.c.snapshot_id
     )
     if entity_ids is None:
-        yield from conn.execute(
-            query.order_by(entities.c.snapshot_id, entities.c.entity_id)
-        )
+        yield from conn.execute(query.order_by(entities.c.snapshot_id, entities.c.entity_id))
         return
     ids = sorted(set(entity_ids))
     for start in range(0, len(ids), 500):
