@@ -31,7 +31,9 @@ screen_app = typer.Typer(
 )
 app.add_typer(lists_app, name="lists")
 app.add_typer(screen_app, name="screen")
-chain_app = typer.Typer(help="Blockchain data: load, status.", no_args_is_help=True)
+chain_app = typer.Typer(
+    help="Blockchain data: load, status, tags, cluster.", no_args_is_help=True
+)
 app.add_typer(chain_app, name="chain")
 
 out = Console()
@@ -229,21 +231,21 @@ def screen_address(
     address: Annotated[str, typer.Argument(help="A crypto address, any supported chain.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Look an address up in the active list snapshots (exit 1 when it is listed)."""
-    from sanctrace.lists.lookup import lookup_address
+    """Screen an address: list hits, attribution tags and its cluster's tags (exit 1 when
+    anything sanctioned is found)."""
+    from rich.text import Text
 
-    result = lookup_address(open_db(), address)
+    from sanctrace.monitor.addresses import finding_lines, screen_address, summary_line
+
+    result = screen_address(open_db(), address)
     if as_json:
         print_json(result)
     else:
-        if not result["hits"]:
-            out.print(f"{result['address']} ({result['chain'] or 'unknown chain'}): no list hit")
-        for hit in result["hits"]:
-            out.print(
-                f"[bold red]HIT[/] {hit['address']} ({hit['asset']}) → {hit['caption']} "
-                f"[{hit['entity_id']}] in {hit['source']} snapshot {hit['snapshot_id']}"
-            )
-    if result["hits"]:
+        out.print(summary_line(result), markup=False, highlight=False, soft_wrap=True)
+        for bad, line in finding_lines(result):
+            label = ("HIT ", "bold red") if bad else ("INFO ", "bold")
+            out.print(Text.assemble(label, line), highlight=False, soft_wrap=True)
+    if result["sanctioned"]:
         raise typer.Exit(1)
 
 
@@ -406,6 +408,67 @@ def chain_status(
         heights = "?" if low is None else f"{low}–{high}"
         table.add_row(chain, *(f"{info[c]:,}" for c in columns), heights)
     out.print(table)
+
+
+@chain_app.command("tags")
+def chain_tags(
+    paths: Annotated[list[Path], typer.Argument(help="TagPack folders or files, or tag CSVs.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="tagpack or csv (detected when absent).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Name of the tag set.")] = None,
+) -> None:
+    """Load attribution tags as one tag set (same files twice: nothing new)."""
+    from sanctrace.monitor.addresses import load_tags
+
+    r = load_tags(open_db(), paths, fmt=fmt, name=name)
+    word = "loaded" if r.created else "unchanged"
+    files = f"{len(r.files)} file{'s' if len(r.files) != 1 else ''}"
+    err.print(
+        f"tags: {word} tag set {r.tag_set_id} ({r.kind}, {r.sha256[:16]}): {r.tags} tags "
+        f"from {files}, {r.invalid} invalid addresses; {len(r.problems)} problems"
+        + ("" if state.verbose or not r.problems else " (-v lists them)"),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    if state.verbose:
+        for problem in r.problems:
+            err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+
+
+@chain_app.command("cluster")
+def chain_cluster(
+    chain: Annotated[str, typer.Option(help="A UTXO chain of the chain store.")] = "btc",
+    coinjoin_filter: Annotated[
+        bool,
+        typer.Option(
+            "--coinjoin-filter/--no-coinjoin-filter",
+            help="Skip transactions that look like CoinJoins.",
+        ),
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Cluster addresses by common-input ownership and store the map with its evidence."""
+    from dataclasses import asdict
+
+    from sanctrace.chain.screening import build_clusters
+
+    r = build_clusters(chain=chain, coinjoin_filter=coinjoin_filter)
+    if as_json:
+        print_json(asdict(r))
+        return
+    word = "clustered" if r.created else "unchanged"
+    out.print(
+        f"{r.chain}: {word} (build {r.build}): {r.addresses:,} addresses in {r.clusters:,} "
+        f"clusters ({r.multi_address_clusters:,} with several addresses); largest cluster "
+        f"{r.largest_cluster:,} addresses (id {r.largest_cluster_id}); {r.transactions:,} "
+        f"transactions, {r.coinjoin_detected:,} CoinJoins detected, "
+        f"{r.coinjoin_skipped:,} skipped; {r.evidence_edges:,} evidence edges",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("serve")

@@ -8,9 +8,9 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from sanctrace import __version__
-from sanctrace.lists.lookup import lookup_address
 from sanctrace.lists.snapshots import status
 from sanctrace.model import Match, NameQuery
+from sanctrace.monitor.addresses import AddressScreener
 from sanctrace.monitor.screening import build_screener
 from sanctrace.names import Screener
 from sanctrace.store import Database, open_database
@@ -94,6 +94,7 @@ def create_app(db_url: str | None = None) -> FastAPI:
     """The application over the database at ``db_url`` (resolved like the CLI's ``--db``)."""
     db = open_database(db_url)
     cache = ScreenerCache(db)
+    addresses = AddressScreener(db)
     app = FastAPI(title="sanctrace", version=__version__)
 
     @app.get("/v1/health")
@@ -128,8 +129,7 @@ def create_app(db_url: str | None = None) -> FastAPI:
 
     @app.post("/v1/screen/address")
     def screen_address(request: AddressRequest) -> dict:
-        result = lookup_address(db, request.address)
-        result["snapshots"] = cache.snapshots()
-        return result
+        """List hits, tags and cluster tags of an address; ``snapshots`` names the lists."""
+        return addresses.screen(request.address)
 
     return app

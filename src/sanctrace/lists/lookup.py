@@ -1,9 +1,35 @@
-"""Direct lookup of a crypto address in the active list snapshots."""
+"""Direct lookup of a crypto address in the active list snapshots.
+
+``hit_dict`` is the shape of one list hit that every address answer uses (CLI, API and
+``monitor.addresses``): address, asset, chain, entity_id, caption, schema, source,
+snapshot_id, version.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import sqlalchemy as sa
+
 from sanctrace.store import Database
 from sanctrace.store import snapshots as repo
+
+HIT_FIELDS = ("address", "asset", "chain", "entity_id", "caption", "schema", "source")
+HIT_FIELDS += ("snapshot_id", "version")
+
+
+def hit_dict(row: Any) -> dict:
+    """One list hit from a row of ``snapshots.find_address`` (or the same columns)."""
+    return {name: getattr(row, name) for name in HIT_FIELDS}
+
+
+def list_hits(conn: sa.Connection, keys: tuple[str, ...]) -> list[dict]:
+    """The hits of the first of ``keys`` (canonical form first, then as given) that has any."""
+    for key in keys:
+        rows = repo.find_address(conn, key)
+        if rows:
+            return [hit_dict(r) for r in rows]
+    return []
 
 
 def lookup_address(db: Database, address: str) -> dict:
@@ -12,27 +38,13 @@ def lookup_address(db: Database, address: str) -> dict:
 
     parsed = parse_any(address)
     canonical = parsed.address if parsed.valid else address.strip()
+    keys = tuple(dict.fromkeys((canonical, address.strip())))
     with db.connect() as conn:
-        rows = repo.find_address(conn, canonical)
-        if not rows and canonical != address.strip():
-            rows = repo.find_address(conn, address.strip())
+        hits = list_hits(conn, keys)
     return {
         "address": canonical,
         "chain": parsed.chain if parsed.valid else None,
         "valid": parsed.valid,
         "reason": parsed.reason,
-        "hits": [
-            {
-                "address": r.address,
-                "asset": r.asset,
-                "chain": r.chain,
-                "entity_id": r.entity_id,
-                "caption": r.caption,
-                "schema": r.schema,
-                "source": r.source,
-                "snapshot_id": r.snapshot_id,
-                "version": r.version,
-            }
-            for r in rows
-        ],
+        "hits": hits,
     }

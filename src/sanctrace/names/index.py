@@ -3,8 +3,8 @@
 Every list name is indexed under the phonetic skeletons of all its token transliterations
 (so Yevgeny, Evgeniy and エフゲニー meet) and under the trigrams of its tokens' Latin forms
 (so typos still meet). A query adds up the rarity (IDF) of the keys it shares with each name;
-the best few dozen names go to the scorer. Keys held by more than a fifth of all names carry
-no information and are skipped.
+the best few dozen names go to the scorer. Keys held by more than one name in twenty carry
+little information and are skipped.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from sanctrace.names.normalize import NameToken, NormalizedName
 
 TRIGRAM_SHARE = 0.8  # a token fully matched by trigrams counts this much of a skeleton hit
-MAX_KEY_SHARE = 0.2
+MAX_KEY_SHARE = 0.05
 
 
 def _trigrams(form: str) -> set[str]:
@@ -94,9 +94,7 @@ class NameIndex:
             return []
         ids = np.concatenate(arrays)
         scores = np.bincount(ids, weights=np.concatenate(weights), minlength=len(self.names))
-        hits = int(np.count_nonzero(scores))
-        if hits <= limit:
-            best = np.flatnonzero(scores)
-        else:
-            best = np.argpartition(scores, -limit)[-limit:]
-        return [int(i) for i in best[np.argsort(-scores[best])]]
+        best = np.flatnonzero(scores)  # the names that scored at all
+        if len(best) > limit:
+            best = best[np.argpartition(scores[best], -limit)[-limit:]]
+        return [int(i) for i in best[np.argsort(-scores[best], kind="stable")]]

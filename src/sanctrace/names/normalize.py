@@ -33,14 +33,12 @@ class NameToken:
     strict: tuple[str, ...]  # skeletons with l and r kept apart
     script: str
     optional: bool = False  # patronymic or particle: counts little when unmatched
+    patronymic: bool = False
+    is_initial: bool = False
 
     @property
     def latin(self) -> str:
         return self.forms[0] if self.forms else self.raw
-
-    @property
-    def is_initial(self) -> bool:
-        return len(self.latin) == 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +70,17 @@ def make_token(raw: str) -> NameToken | None:
     skels = tuple(dict.fromkeys(s for s in (skeleton(f) for f in forms) if s))
     strict = tuple(dict.fromkeys(s for s in (skeleton(f, False) for f in forms) if s))
     latin = forms[0]
-    optional = latin in PARTICLES or (len(latin) > 5 and latin.endswith(PATRONYMIC_ENDINGS))
-    return NameToken(raw, forms, skels or (latin,), strict, detect_script(raw), optional)
+    patronymic = len(latin) > 5 and latin.endswith(PATRONYMIC_ENDINGS)
+    return NameToken(
+        raw,
+        forms,
+        skels or (latin,),
+        strict,
+        detect_script(raw),
+        optional=patronymic or latin in PARTICLES,
+        patronymic=patronymic,
+        is_initial=len(latin) == 1,
+    )
 
 
 def normalize(text: str, via: str = "name", schema: str | None = None) -> NormalizedName:

@@ -20,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 
 from sanctrace.countries import country_code
 from sanctrace.names.legal_forms import compatible
-from sanctrace.names.normalize import PATRONYMIC_ENDINGS, NameToken, NormalizedName
+from sanctrace.names.normalize import NameToken, NormalizedName
 
 # Named feature weights and limits: every one appears in explanations.
 WEIGHTS = {
@@ -146,37 +146,44 @@ class NameComparison:
         return text
 
 
+def effective_weight(token: NameToken, rarity: float) -> float:
+    """A token's weight in a comparison: its rarity, less for initials and patronymics."""
+    if token.is_initial:
+        return rarity * WEIGHTS["initial_weight"]
+    return rarity * WEIGHTS["optional_weight"] if token.optional else rarity
+
+
 def compare_names(
     query: NormalizedName,
     candidate: NormalizedName,
     weight: Callable[[NameToken], float],
     matrix: np.ndarray | None = None,
 ) -> NameComparison:
-    """Score two names; ``matrix`` is their token similarity (computed when not given)."""
+    """Score two names; ``matrix`` is their token similarity (computed when not given).
+
+    ``weight`` gives each token's effective weight (see ``effective_weight``).
+    """
     if not query.tokens or not candidate.tokens:
         return NameComparison(0.0)
     if matrix is None:
         matrix = token_matrix(query.tokens, candidate.tokens)
-    order = np.dstack(np.unravel_index(np.argsort(-matrix, axis=None), matrix.shape))[0]
+    rows = matrix.tolist()
+    cells = sorted(
+        ((sim, i, j) for i, row in enumerate(rows) for j, sim in enumerate(row)),
+        key=lambda cell: -cell[0],
+    )
     used_q: set[int] = set()
     used_c: set[int] = set()
     pairs = []
-    for i, j in order:
-        sim = float(matrix[i, j])
+    for sim, i, j in cells:
         if sim < WEIGHTS["min_pair"]:
             break
         if i in used_q or j in used_c:
             continue
-        used_q.add(int(i))
-        used_c.add(int(j))
+        used_q.add(i)
+        used_c.add(j)
         pairs.append((query.tokens[i], candidate.tokens[j], sim))
-
-    def w(token: NameToken) -> float:
-        base = weight(token)
-        if token.is_initial:
-            return base * WEIGHTS["initial_weight"]
-        return base * WEIGHTS["optional_weight"] if token.optional else base
-
+    w = weight
     q_total = sum(w(t) for t in query.tokens)
     c_total = sum(w(t) for t in candidate.tokens)
     q_hit = sum(w(q) * credit(s) for q, _, s in pairs)
@@ -186,16 +193,12 @@ def compare_names(
     c_left = sum(w(t) for j, t in enumerate(candidate.tokens) if j not in used_c and not t.optional)
     conflict = min(q_left / q_total, c_left / c_total)
     # Two different patronymics name two different fathers, whatever else agrees.
-    if any(
-        t.optional and t.latin.endswith(PATRONYMIC_ENDINGS)
-        for t in query.tokens
-        if t not in {q for q, _, _ in pairs}
-    ) and any(
-        t.optional and t.latin.endswith(PATRONYMIC_ENDINGS)
-        for t in candidate.tokens
-        if t not in {c for _, c, _ in pairs}
-    ):
-        conflict = max(conflict, WEIGHTS["patronymic_conflict"])
+    if any(t.patronymic for t in query.tokens) and any(t.patronymic for t in candidate.tokens):
+        matched = {id(q) for q, _, _ in pairs} | {id(c) for _, c, _ in pairs}
+        if any(t.patronymic and id(t) not in matched for t in query.tokens) and any(
+            t.patronymic and id(t) not in matched for t in candidate.tokens
+        ):
+            conflict = max(conflict, WEIGHTS["patronymic_conflict"])
     score *= 1.0 - WEIGHTS["conflict"] * conflict
     result = NameComparison(
         score,
@@ -204,7 +207,8 @@ def compare_names(
         [t for j, t in enumerate(candidate.tokens) if j not in used_c],
         conflict=conflict,
     )
-    if len(query.tokens) != len(candidate.tokens):  # split or glued tokens: SiemensAG
+    if len(query.tokens) != len(candidate.tokens) and score < WEIGHTS["joined_factor"]:
+        # Split or glued tokens (SiemensAG); a string similarity can only raise the score.
         joined = _joined_similarity(query, candidate) * WEIGHTS["joined_factor"]
         if joined > score:
             result.score, result.joined = joined, joined

@@ -12,6 +12,7 @@ from sanctrace.names.index import NameIndex
 from sanctrace.names.normalize import NameToken, NormalizedName, normalize, variants
 from sanctrace.names.scorer import (
     compare_names,
+    effective_weight,
     evidence,
     schemas_compatible,
     token_matrix,
@@ -19,6 +20,7 @@ from sanctrace.names.scorer import (
 
 DEFAULT_THRESHOLD = 0.75
 WEAK_ALIAS_FACTOR = 0.9  # OFAC and the UN call these "low quality"
+EVIDENCE_HEADROOM = 0.08  # the most birth date and country can add
 ID_PROPERTIES = (
     "passportNumber",
     "idNumber",
@@ -58,7 +60,7 @@ class Screener:
         self,
         threshold: float = DEFAULT_THRESHOLD,
         thresholds: dict[str, float] | None = None,
-        candidates: int = 40,
+        candidates: int = 30,
     ) -> None:
         self.threshold = threshold
         self.thresholds = dict(thresholds or {})
@@ -93,9 +95,10 @@ class Screener:
         self.index.freeze()
 
     def weight(self, token: NameToken) -> float:
+        """Rarity weight of a token (initials and patronymics already discounted)."""
         w = self._weights.get(token.raw)
         if w is None:
-            w = self._weights[token.raw] = self.index.token_weight(token)
+            w = self._weights[token.raw] = effective_weight(token, self.index.token_weight(token))
         return w
 
     def threshold_for(self, schema: str) -> float:
@@ -115,7 +118,13 @@ class Screener:
         if isinstance(query, str):
             query = NameQuery(query)
         forms = self._query_forms(query)
-        best: dict[int, tuple[float, Match]] = {}
+        floor = (
+            threshold if threshold is not None else min([self.threshold, *self.thresholds.values()])
+        )
+        # Evidence can add at most this much; names further below the threshold are dropped
+        # before their explanation is written.
+        reach = floor - (0.0 if query.identifiers else EVIDENCE_HEADROOM)
+        found: dict[int, tuple[float, NormalizedName, IndexedName, object]] = {}
         for qname in forms:
             name_ids = self.index.candidates(qname, self.limit)
             if only is not None:
@@ -126,18 +135,23 @@ class Screener:
                 continue
             for name_id, comparison in self._compare_many(qname, name_ids):
                 indexed = self.names[name_id]
-                entry = self.entries[indexed.entry]
-                if not schemas_compatible(query.schema, entry.schema):
+                score = comparison.score
+                if indexed.kind == NameKind.WEAK_ALIAS:
+                    score *= WEAK_ALIAS_FACTOR
+                if score < reach:
                     continue
-                match = self._finish(query, qname, indexed, entry, comparison)
-                current = best.get(indexed.entry)
-                if current is None or match.score > current[0]:
-                    best[indexed.entry] = (match.score, match)
-        results = [
-            m
-            for _, m in best.values()
-            if m.score >= (threshold if threshold is not None else self.threshold_for(m.schema))
-        ]
+                current = found.get(indexed.entry)
+                if current is None or score > current[0]:
+                    found[indexed.entry] = (score, qname, indexed, comparison)
+        results = []
+        for entry_id, (_, qname, indexed, comparison) in found.items():
+            entry = self.entries[entry_id]
+            if not schemas_compatible(query.schema, entry.schema):
+                continue
+            match = self._finish(query, qname, indexed, entry, comparison)
+            limit = threshold if threshold is not None else self.threshold_for(match.schema)
+            if match.score >= limit:
+                results.append(match)
         results.sort(key=lambda m: (-m.score, m.entity_id))
         return results[:top]
 

@@ -185,3 +185,44 @@ screening_matches = sa.Table(
     sa.Index(None, "customer_id"),
     sa.Index(None, "entity_id"),
 )
+
+# --- attribution tags (migration 0004) ---------------------------------------------------------
+tag_sets = sa.Table(
+    "tag_sets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # tagpack | csv
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("files", sa.JSON, nullable=False),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("tag_count", sa.Integer, nullable=False, default=0),
+    sa.Column("problems", sa.JSON, nullable=False),
+    sa.UniqueConstraint("sha256"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "tag_set_id",
+        sa.Integer,
+        sa.ForeignKey("tag_sets.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("address", sa.Text, nullable=False),  # canonical form (chain.addresses)
+    sa.Column("chain", sa.String(64), nullable=False),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("category", sa.String(64)),
+    sa.Column("abuse", sa.String(64)),
+    sa.Column("actor", sa.Text),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("confidence", sa.Integer),  # 0–100
+    sa.Column("jurisdiction", sa.Text),
+    sa.Column("valid", sa.Boolean),  # null: no validator for the chain
+    sa.Column("reason", sa.Text),
+    sa.Column("origin", sa.Text, nullable=False),  # file and tag number or line
+    sa.Index(None, "address"),
+    sa.Index(None, "tag_set_id"),
+)

@@ -1,0 +1,486 @@
+"""The chain side of address screening: tag file sets, and the stored cluster map.
+
+**Tag file sets** (``read_tag_files``): GraphSense TagPack folders or files, or users' tag CSV
+files (``chain.tags``), read as one set. A folder with ``packs/`` (or ``*.yaml``) is TagPacks,
+with its ``schema/confidence.csv`` and ``actors/*.yaml``; a pack file inside ``packs/`` uses
+those of its parent folder. Unlike ``read_tagpack_folder``, a file that cannot be read at all
+raises ``TagError`` (file and field): a load is all or nothing. The set's identity is the SHA-256
+over its kind and the sorted contents of every file read (names do not count).
+
+**Cluster map** (``build_clusters``): the multi-input clusters of one UTXO chain of the chain
+store, with the evidence for every merge, under the chain store root::
+
+    <root>/<chain>/clusters/CURRENT.json                  # the build in use, and its summary
+    <root>/<chain>/clusters/<build>/addresses.parquet     # address, cluster, size (by address)
+    <root>/<chain>/clusters/<build>/evidence.parquet      # cluster, a, b, txid (by cluster)
+
+``<root>`` is ``$SANCTRACE_DATA_DIR/chain``. ``<build>`` is 16 hex of the SHA-256 over the
+chain's loads (manifest ``sha256``s, in load order) and the CoinJoin setting, so rebuilding an
+unchanged store writes nothing. Cluster ids are ``Clustering``'s (the smallest address id, in
+order of first appearance in the store). Evidence rows are the spanning forest of
+``cluster_addresses``: ``a`` and ``b`` were inputs of ``txid``; each cluster of k addresses has
+k - 1 rows. A build is written into a hidden temporary folder, renamed to ``<build>``, then
+``CURRENT.json`` is replaced atomically; older builds are removed afterwards.
+
+Readers: ``ClusterFiles`` answers one-shot questions by reading Parquet with filters;
+``ClusterIndex`` holds a build in memory (an ``Interner`` of addresses, and the evidence forest
+rooted once so that a path costs its length), for services that answer many questions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sanctrace.chain.cluster import Hop, cluster_addresses
+from sanctrace.chain.graph import UtxoGraph
+from sanctrace.chain.interner import Interner
+from sanctrace.chain.store import ChainStore
+from sanctrace.chain.tagpacks import read_actors, read_confidence_levels, read_tagpack
+from sanctrace.chain.tags import DEFAULT_CONFIDENCE, TagError, TagReadResult, read_tag_csv
+from sanctrace.fileio import write_atomic
+from sanctrace.model import SanctraceError
+
+TAG_KINDS = ("tagpack", "csv")
+CLUSTERS = "clusters"
+CURRENT = "CURRENT.json"
+ROW_GROUP = 65_536
+
+# ------------------------------------------------------------------------- tag file sets
+
+
+@dataclass
+class TagFileSet:
+    """The tags of a file set, and what identifies it."""
+
+    kind: str
+    files: list[Path]
+    sha256: str
+    result: TagReadResult
+
+
+def _kind_of(path: Path) -> str:
+    if path.is_dir():
+        if (path / "packs").is_dir() or any(path.rglob("*.yaml")):
+            return "tagpack"
+        if any(path.glob("*.csv")):
+            return "csv"
+        raise TagError(f"{path}: no TagPack (*.yaml) or tag CSV (*.csv) files")
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return "tagpack"
+    if suffix == ".csv":
+        return "csv"
+    raise TagError(f"{path}: cannot tell the format from the name; give --format tagpack|csv")
+
+
+def _pack_root(path: Path) -> Path | None:
+    """The folder holding ``schema/`` and ``actors/`` for a pack file in ``packs/``."""
+    for parent in path.parents:
+        if parent.name == "packs":
+            return parent.parent
+    return None
+
+
+def _read_tagpacks(root: Path | None, packs: list[Path], seen: list[Path]) -> TagReadResult:
+    levels = dict(DEFAULT_CONFIDENCE)
+    actors = {}
+    result = TagReadResult()
+    if root is not None:
+        if (root / "schema" / "confidence.csv").is_file():
+            levels = read_confidence_levels(root / "schema" / "confidence.csv")
+            seen.append(root / "schema" / "confidence.csv")
+        actor_dir = root / "actors"
+        for path in sorted(actor_dir.glob("*.yaml")) if actor_dir.is_dir() else []:
+            actors.update(read_actors(path, result.problems))
+            seen.append(path)
+    for path in packs:
+        result.extend(read_tagpack(path, levels, actors or None))
+        seen.append(path)
+    return result
+
+
+def read_tag_files(paths: Iterable[Path | str], fmt: str | None = None) -> TagFileSet:
+    """Read TagPack folders/files or tag CSV files as one set (see the module docstring)."""
+    paths = [Path(p) for p in paths]
+    if fmt is not None and fmt not in TAG_KINDS:
+        raise TagError(f"--format {fmt!r}: one of {', '.join(TAG_KINDS)}")
+    if not paths:
+        raise TagError("PATH: no tag files given")
+    for path in paths:
+        if not path.exists():
+            raise TagError(f"{path}: no such file or folder")
+    kinds = {fmt or _kind_of(p) for p in paths}
+    if len(kinds) > 1:
+        raise TagError(f"{paths[0]}: TagPacks and CSV files mixed; load them as separate sets")
+    kind = kinds.pop()
+    result = TagReadResult()
+    seen: list[Path] = []
+    for path in paths:
+        if kind == "csv":
+            files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+            for file in files:
+                result.extend(read_tag_csv(file))
+                seen.append(file)
+        elif path.is_dir():
+            packs = path / "packs" if (path / "packs").is_dir() else path
+            root = path.parent if path.name == "packs" and packs == path else path
+            files = [
+                p
+                for p in sorted(packs.rglob("*.yaml"))
+                if packs != path or p.parent.name not in ("actors", "schema")
+            ]
+            result.extend(_read_tagpacks(root, files, seen))
+        else:
+            result.extend(_read_tagpacks(_pack_root(path), [path], seen))
+    unique = list(dict.fromkeys(p.resolve() for p in seen))
+    return TagFileSet(kind, unique, _set_sha256(kind, unique), result)
+
+
+def _set_sha256(kind: str, files: list[Path]) -> str:
+    digests = []
+    for path in files:
+        try:
+            digests.append(hashlib.sha256(path.read_bytes()).hexdigest())
+        except OSError as exc:
+            raise TagError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    digest = hashlib.sha256(f"sanctrace-tags\0{kind}\0".encode())
+    for value in sorted(set(digests)):
+        digest.update(bytes.fromhex(value))
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- cluster map
+
+
+@dataclass
+class ClusterBuild:
+    """What ``build_clusters`` did (also the content of ``CURRENT.json``)."""
+
+    chain: str
+    build: str
+    coinjoin_filter: bool
+    addresses: int
+    clusters: int
+    multi_address_clusters: int
+    largest_cluster: int
+    largest_cluster_id: int | None
+    transactions: int
+    coinjoin_detected: int
+    coinjoin_skipped: int
+    evidence_edges: int
+    built_at: str
+    loads: list[str] = field(default_factory=list)
+    created: bool = True
+
+
+def clusters_dir(root: Path, chain: str) -> Path:
+    return Path(root) / chain / CLUSTERS
+
+
+def read_current(folder: Path) -> dict | None:
+    """``CURRENT.json`` of a clusters folder, or None when there is none."""
+    try:
+        data = json.loads((folder / CURRENT).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise SanctraceError(f"{folder / CURRENT}: damaged cluster map: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("build"), str):
+        raise SanctraceError(f"{folder / CURRENT}: damaged cluster map: no build")
+    return data
+
+
+def build_clusters(
+    store: ChainStore | None = None, chain: str = "btc", coinjoin_filter: bool = True
+) -> ClusterBuild:
+    """Cluster the addresses of ``chain`` in the chain store and write the cluster map."""
+    store = store or ChainStore()
+    loads = [e["sha256"] for e in store.loads(chain)]
+    if not store.parts(chain, "inputs"):
+        raise SanctraceError(
+            f"chain {chain}: no UTXO inputs in the chain store {store.root}; "
+            "load blocks first (sanctrace chain load)"
+        )
+    key = json.dumps({"loads": loads, "coinjoin_filter": coinjoin_filter}).encode()
+    build = hashlib.sha256(b"sanctrace-clusters\0" + key).hexdigest()[:16]
+    folder = clusters_dir(store.root, chain)
+    current = read_current(folder)
+    if current and current["build"] == build and (folder / build).is_dir():
+        known = {k: current[k] for k in ClusterBuild.__dataclass_fields__ if k in current}
+        return ClusterBuild(**{**known, "created": False})
+
+    def batches(table: str) -> Iterable[pa.RecordBatch]:
+        return store.dataset(chain, table).to_batches()
+
+    graph = UtxoGraph.from_tables(
+        batches("transactions"), batches("inputs"), batches("outputs"), chain=chain
+    )
+    clustering = cluster_addresses(graph, coinjoin_filter=coinjoin_filter)
+    labels = clustering.labels.astype(np.int64)
+    counts = np.bincount(labels, minlength=len(labels)) if len(labels) else np.zeros(0, np.int64)
+    names = graph.addresses.strings()
+    order = pc.sort_indices(names)
+    addresses = pa.table(
+        {
+            "address": names.take(order),
+            "cluster": pa.array(labels).take(order),
+            "size": pa.array(counts[labels] if len(labels) else labels).take(order),
+        }
+    )
+    ev_cluster = labels[clustering.ev_a] if len(clustering.ev_a) else np.zeros(0, np.int64)
+    ev_order = np.argsort(ev_cluster, kind="stable")
+    evidence = pa.table(
+        {
+            "cluster": pa.array(ev_cluster[ev_order], pa.int64()),
+            "a": names.take(pa.array(clustering.ev_a[ev_order], pa.int64())),
+            "b": names.take(pa.array(clustering.ev_b[ev_order], pa.int64())),
+            "txid": graph.txids.strings().take(pa.array(clustering.ev_tx[ev_order], pa.int64())),
+        }
+    )
+    largest = int(counts.argmax()) if len(counts) else None
+    coinjoins = int(np.count_nonzero(clustering.coinjoin))
+    summary = ClusterBuild(
+        chain=chain,
+        build=build,
+        coinjoin_filter=coinjoin_filter,
+        addresses=graph.n_addresses,
+        clusters=clustering.n_clusters,
+        multi_address_clusters=int(np.count_nonzero(counts > 1)),
+        largest_cluster=int(counts[largest]) if largest is not None else 0,
+        largest_cluster_id=largest,
+        transactions=graph.n_tx,
+        coinjoin_detected=coinjoins,
+        coinjoin_skipped=coinjoins if coinjoin_filter else 0,
+        evidence_edges=len(clustering.ev_a),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        loads=loads,
+    )
+    _write_build(folder, build, addresses, evidence, summary)
+    return summary
+
+
+def _write_build(
+    folder: Path, build: str, addresses: pa.Table, evidence: pa.Table, summary: ClusterBuild
+) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".{build}."))
+        try:
+            pq.write_table(addresses, tmp / "addresses.parquet", row_group_size=ROW_GROUP)
+            pq.write_table(evidence, tmp / "evidence.parquet", row_group_size=ROW_GROUP)
+            target = folder / build
+            if target.exists():  # left by a build that died before switching CURRENT
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        info = {k: v for k, v in asdict(summary).items() if k != "created"}
+        write_atomic(folder / CURRENT, json.dumps(info, indent=2) + "\n")
+        for old in folder.iterdir():
+            if old.is_dir() and old.name != build and not old.name.startswith("."):
+                shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise SanctraceError(f"{folder}: cannot write the cluster map: {exc}") from exc
+
+
+# ------------------------------------------------------------------------------ readers
+
+
+def _bfs_hops(
+    edges: Iterable[tuple[str, str, str]], source: str, targets: Iterable[str]
+) -> dict[str, list[Hop]]:
+    """Paths through evidence edges from ``source`` to each reachable target."""
+    adjacent: dict[str, list[tuple[str, str]]] = {}
+    for a, b, txid in edges:
+        adjacent.setdefault(a, []).append((b, txid))
+        adjacent.setdefault(b, []).append((a, txid))
+    left = set(targets) - {source}
+    prev: dict[str, tuple[str, str]] = {source: ("", "")}
+    queue = deque([source])
+    while queue and left:
+        node = queue.popleft()
+        for nxt, txid in adjacent.get(node, ()):
+            if nxt not in prev:
+                prev[nxt] = (node, txid)
+                left.discard(nxt)
+                queue.append(nxt)
+    paths = {}
+    for target in set(targets) - left:
+        hops, node = [], target
+        while node != source:
+            parent, txid = prev[node]
+            hops.append(Hop(parent, node, txid))
+            node = parent
+        paths[target] = hops[::-1]
+    return paths
+
+
+class ClusterFiles:
+    """One build of a cluster map on disk; each question is one filtered Parquet read."""
+
+    def __init__(self, folder: Path, info: dict) -> None:
+        self.folder = folder
+        self.info = info
+        self.build: str = info["build"]
+        self.addresses_path = folder / info["build"] / "addresses.parquet"
+        self.evidence_path = folder / info["build"] / "evidence.parquet"
+
+    @classmethod
+    def open(cls, root: Path, chain: str) -> ClusterFiles | None:
+        """The current build for ``chain`` under the chain store ``root``; None without one."""
+        folder = clusters_dir(root, chain)
+        info = read_current(folder)
+        if info is None:
+            return None
+        files = cls(folder, info)
+        if not files.addresses_path.is_file() or not files.evidence_path.is_file():
+            raise SanctraceError(f"{folder / files.build}: cluster map files missing")
+        return files
+
+    def locate(self, address: str) -> tuple[int, int] | None:
+        """(cluster id, cluster size) of ``address``; None when the map does not know it."""
+        table = pq.read_table(
+            self.addresses_path, columns=["cluster", "size"], filters=[("address", "==", address)]
+        )
+        if not table.num_rows:
+            return None
+        return int(table["cluster"][0].as_py()), int(table["size"][0].as_py())
+
+    def members_among(self, cluster: int, candidates: Iterable[str]) -> list[str]:
+        """The addresses of ``candidates`` that are in ``cluster``, sorted."""
+        wanted = sorted(set(candidates))
+        if not wanted:
+            return []
+        table = pq.read_table(
+            self.addresses_path,
+            columns=["address"],
+            filters=[("cluster", "==", cluster), ("address", "in", wanted)],
+        )
+        return sorted(table["address"].to_pylist())
+
+    def paths(self, cluster: int, source: str, targets: Iterable[str]) -> dict[str, list[Hop]]:
+        """Evidence paths from ``source`` to each target of the same cluster."""
+        table = pq.read_table(
+            self.evidence_path, columns=["a", "b", "txid"], filters=[("cluster", "==", cluster)]
+        )
+        rows = zip(*(table[c].to_pylist() for c in ("a", "b", "txid")), strict=True)
+        return _bfs_hops(rows, source, targets)
+
+
+class ClusterIndex:
+    """One build held in memory: ``locate`` is a hash lookup, a path costs its length."""
+
+    def __init__(self, files: ClusterFiles) -> None:
+        self.build = files.build
+        self.info = files.info
+        table = pq.read_table(files.addresses_path)
+        self.addresses = Interner()
+        self.addresses.intern(table["address"])
+        self.addresses.freeze()
+        self.cluster = table["cluster"].to_numpy()
+        self.size = table["size"].to_numpy()
+        evidence = pq.read_table(files.evidence_path, columns=["a", "b", "txid"])
+        a = self.addresses.lookup(evidence["a"])
+        b = self.addresses.lookup(evidence["b"])
+        self.txids = evidence["txid"].combine_chunks()
+        self._root_forest(a, b)
+
+    def _root_forest(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Parent, parent edge and depth of every address, rooting each cluster's tree at its
+        first address (level by level, vectorised)."""
+        n = len(self.cluster)
+        src, dst = np.concatenate([a, b]), np.concatenate([b, a])
+        edge = np.concatenate([np.arange(len(a))] * 2)
+        order = np.argsort(src, kind="stable")
+        dst, edge = dst[order], edge[order]
+        ptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
+        self.parent = np.full(n, -1, np.int64)
+        self.parent_edge = np.full(n, -1, np.int64)
+        self.depth = np.full(n, -1, np.int64)
+        _, roots = np.unique(self.cluster, return_index=True)
+        self.depth[roots] = 0
+        frontier, level = roots.astype(np.int64), 0
+        while frontier.size:
+            level += 1
+            counts = ptr[frontier + 1] - ptr[frontier]
+            total = int(counts.sum())
+            if not total:
+                break
+            offsets = np.repeat(ptr[frontier] - (np.cumsum(counts) - counts), counts)
+            pos = np.arange(total) + offsets
+            nbr, via, par = dst[pos], edge[pos], np.repeat(frontier, counts)
+            new = self.depth[nbr] < 0
+            nbr, first = np.unique(nbr[new], return_index=True)
+            self.depth[nbr] = level
+            self.parent[nbr] = par[new][first]
+            self.parent_edge[nbr] = via[new][first]
+            frontier = nbr
+
+    def _id(self, address: str) -> int:
+        return self.addresses.id_of(address)
+
+    def locate(self, address: str) -> tuple[int, int] | None:
+        ident = self._id(address)
+        if ident < 0:
+            return None
+        return int(self.cluster[ident]), int(self.size[ident])
+
+    def clusters_of(self, addresses: Iterable[str]) -> dict[str, int]:
+        """{address: cluster} for the addresses the map knows (one vectorised lookup)."""
+        names = sorted(set(addresses))
+        if not names:
+            return {}
+        ids = self.addresses.lookup(pa.array(names, pa.string()))
+        return {
+            name: int(self.cluster[i])
+            for name, i in zip(names, ids.tolist(), strict=True)
+            if i >= 0 and self.addresses.string(i) == name
+        }
+
+    def members_among(self, cluster: int, candidates: Iterable[str]) -> list[str]:
+        return sorted(a for a, c in self.clusters_of(candidates).items() if c == cluster)
+
+    def _hop(self, a: int, b: int, via: int) -> Hop:
+        name = self.addresses.string
+        return Hop(name(a), name(b), self.txids[int(self.parent_edge[via])].as_py())
+
+    def paths(self, cluster: int, source: str, targets: Iterable[str]) -> dict[str, list[Hop]]:
+        start = self._id(source)
+        paths: dict[str, list[Hop]] = {}
+        if start < 0:
+            return paths
+        for target in targets:
+            end = self._id(target)
+            if end < 0 or self.cluster[end] != self.cluster[start] or end == start:
+                continue
+            up, down, x, y = [], [], start, end
+            while self.depth[x] > self.depth[y]:
+                up.append(x)
+                x = int(self.parent[x])
+            while self.depth[y] > self.depth[x]:
+                down.append(y)
+                y = int(self.parent[y])
+            while x != y:
+                up.append(x)
+                down.append(y)
+                x, y = int(self.parent[x]), int(self.parent[y])
+            hops = [self._hop(n, int(self.parent[n]), n) for n in up]
+            hops += [self._hop(int(self.parent[n]), n, n) for n in reversed(down)]
+            paths[target] = hops
+        return paths

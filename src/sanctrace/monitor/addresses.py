@@ -1,0 +1,405 @@
+"""Address screening: list hits, attribution tags, and the tags a cluster lends its addresses.
+
+``load_tags`` stores a tag file set (``chain.screening.read_tag_files``) as one tag set in one
+transaction; the same files again create nothing.
+
+``screen_address`` (one shot) and ``AddressScreener.screen`` (cached) answer, for an address
+canonicalised by ``chain.addresses.parse_any``:
+
+* ``hits`` — the active list snapshots that name it (the shape of ``lists.lookup.hit_dict``);
+* ``tags`` — its attribution tags, each with a ``reason``;
+* ``cluster`` — when the chain store holds a cluster map for its chain (``sanctrace chain
+  cluster``) and the map knows the address: its cluster id and size, and every other address
+  of that cluster that is tagged or listed, with the evidence path (``a`` and ``b`` were
+  inputs of ``txid``) and, per tag, a reason such as "address X is in cluster N with Y via tx
+  T (X with Y), which is tagged 'L' [sanctioned] by S";
+* ``sanctioned`` — true when anything found is sanctioned: a list hit, or a tag (own or
+  inherited) of category ``sanctioned`` or GraphSense abuse ``sanction``;
+* ``snapshots`` — {source: active snapshot id} the answer was computed against.
+
+The cached screener keeps list addresses, tags and cluster maps in memory; each call checks the
+active snapshots and tag sets (two small queries) and the cluster map's ``CURRENT.json``
+(a stat) and reloads what changed, so a warm answer costs about a millisecond.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from sanctrace.chain.addresses import parse_any
+from sanctrace.chain.cluster import Hop
+from sanctrace.chain.screening import (
+    CURRENT,
+    ClusterFiles,
+    ClusterIndex,
+    TagFileSet,
+    clusters_dir,
+    read_tag_files,
+)
+from sanctrace.chain.store import ChainStore
+from sanctrace.chain.tags import (
+    SANCTIONED,
+    ClusterPath,
+    Tag,
+    TagError,
+    TagProblem,
+    fold,
+    tags_from_snapshot_rows,
+)
+from sanctrace.lists.lookup import hit_dict, list_hits
+from sanctrace.store import Database
+from sanctrace.store import tags as repo
+
+SANCTION_ABUSE = frozenset({"sanction", "sanctions", "sanctioned"})
+_SHORT_FIELDS = ("chain", "category", "abuse")  # String(64) columns
+
+
+# --------------------------------------------------------------------------------- loading
+
+
+@dataclass
+class TagLoad:
+    """What loading one tag file set did."""
+
+    tag_set_id: int
+    name: str
+    kind: str
+    sha256: str
+    files: list[str]
+    created: bool
+    tags: int
+    invalid: int = 0
+    problems: list[TagProblem] = field(default_factory=list)
+
+
+def load_tags(
+    db: Database, paths: list[Path], fmt: str | None = None, name: str | None = None
+) -> TagLoad:
+    """Read and store a tag file set, all or nothing (same files twice: nothing new)."""
+    files: TagFileSet = read_tag_files(paths, fmt)
+    for tag in files.result.tags:
+        for fld in _SHORT_FIELDS:
+            value = getattr(tag, fld)
+            if value is not None and len(value) > 64:
+                raise TagError(f"{tag.origin}: field {fld}: longer than 64 characters")
+    problems = files.result.problems
+    invalid = sum(1 for t in files.result.tags if t.valid is False)
+    names = [str(p) for p in files.files]
+    set_name = name or ", ".join(Path(p).name for p in paths)[:255]
+    with db.begin() as conn:
+        existing = repo.find_tag_set(conn, files.sha256)
+        if existing is not None:
+            return TagLoad(existing.id, existing.name, existing.kind, files.sha256, names,
+                           False, existing.tag_count, invalid, problems)  # fmt: skip
+        set_id = repo.create_tag_set(
+            conn, set_name, files.kind, files.sha256, names, [str(p) for p in problems]
+        )
+        count = repo.insert_tags(conn, set_id, files.result.tags)
+    return TagLoad(set_id, set_name, files.kind, files.sha256, names, True, count, invalid,
+                   problems)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ answers
+
+
+def is_sanctioned(tag: dict) -> bool:
+    return tag.get("category") == SANCTIONED or (tag.get("abuse") or "") in SANCTION_ABUSE
+
+
+def _tag_of(d: dict) -> Tag:
+    return Tag(d["address"], d["chain"], d["label"], d["category"], d["actor"], d["source"],
+               d["confidence"], d["jurisdiction"], abuse=d.get("abuse"))  # fmt: skip
+
+
+def tag_dict(row: Any) -> dict:
+    """A stored tag as the answer shows it."""
+    return {
+        "address": row.address,
+        "chain": row.chain,
+        "label": row.label,
+        "category": row.category,
+        "abuse": row.abuse,
+        "actor": row.actor,
+        "source": row.source,
+        "confidence": row.confidence,
+        "jurisdiction": row.jurisdiction,
+        "valid": row.valid,
+        "tag_set_id": row.tag_set_id,
+        "origin": row.origin,
+    }
+
+
+def _listed_tag(hit: dict) -> dict:
+    """A list hit of a cluster member, as a tag of category ``sanctioned``."""
+    keys = ("entity_id", "caption", "asset", "chain", "address", "source", "snapshot_id")
+    tag = tags_from_snapshot_rows([{k: hit[k] for k in keys}])[0]
+    return {
+        "address": hit["address"],
+        "chain": tag.chain,
+        "label": tag.label,
+        "category": tag.category,
+        "abuse": None,
+        "actor": None,
+        "source": tag.source,
+        "confidence": tag.confidence,
+        "jurisdiction": tag.jurisdiction,
+        "valid": tag.valid,
+        "entity_id": hit["entity_id"],
+        "snapshot_id": hit["snapshot_id"],
+        "origin": tag.origin,
+    }
+
+
+def _reason(route: ClusterPath, tag: dict) -> str:
+    text = route.describe(_tag_of(tag))
+    return text + (f" (abuse: {tag['abuse']})" if tag.get("abuse") else "")
+
+
+def _hop(h: Hop) -> dict:
+    return {"a": h.a, "b": h.b, "txid": h.txid}
+
+
+class _Live:
+    """One-shot lookups: SQL per question, the cluster map read from Parquet with filters."""
+
+    def __init__(self, conn: sa.Connection, root: Path) -> None:
+        self.conn, self.root = conn, root
+
+    def snapshots(self) -> dict[str, int]:
+        return repo.active_snapshot_ids(self.conn)
+
+    def hits(self, keys: tuple[str, ...]) -> list[dict]:
+        return list_hits(self.conn, keys)
+
+    def tags(self, keys: tuple[str, ...]) -> list[dict]:
+        return [tag_dict(r) for r in repo.find_tags(self.conn, list(keys))]
+
+    def hits_of(self, addresses: list[str]) -> dict[str, list[dict]]:
+        found: dict[str, list[dict]] = {}
+        for row in repo.listed(self.conn, addresses):
+            found.setdefault(row.address, []).append(hit_dict(row))
+        return found
+
+    def tags_of(self, addresses: list[str]) -> dict[str, list[dict]]:
+        found: dict[str, list[dict]] = {}
+        for row in repo.find_tags(self.conn, addresses):
+            found.setdefault(row.address, []).append(tag_dict(row))
+        return found
+
+    def cluster_map(self, chain: str) -> ClusterFiles | None:
+        return ClusterFiles.open(self.root, chain)
+
+    def tagged_in(self, chain: str, cmap: Any, cluster: int) -> list[str]:
+        candidates = repo.tagged_addresses(self.conn, chain)
+        candidates |= repo.listed_addresses(self.conn, chain)
+        return cmap.members_among(cluster, candidates)
+
+
+class _Memory:
+    """Everything a screening needs from the database, held in dicts (one per data version)."""
+
+    def __init__(self, conn: sa.Connection, key: tuple) -> None:
+        self.key = key
+        self._snapshots = dict(key[0])
+        self.hits_by: dict[str, list[dict]] = {}
+        for row in repo.listed(conn):
+            self.hits_by.setdefault(row.address, []).append(hit_dict(row))
+        self.tags_by: dict[str, list[dict]] = {}
+        for row in repo.all_tags(conn):
+            self.tags_by.setdefault(row.address, []).append(tag_dict(row))
+        self.by_chain: dict[str, set[str]] = {}
+        for address, hits in self.hits_by.items():
+            for hit in hits:
+                self.by_chain.setdefault(hit["chain"], set()).add(address)
+        for address, tags in self.tags_by.items():
+            for tag in tags:
+                self.by_chain.setdefault(tag["chain"], set()).add(address)
+        # per chain: (cluster map build, {cluster: tagged addresses})
+        self.tagged: dict[str, tuple[str, dict[int, list[str]]]] = {}
+        self.maps: dict[str, ClusterIndex | None] = {}
+
+    def snapshots(self) -> dict[str, int]:
+        return self._snapshots
+
+    def hits(self, keys: tuple[str, ...]) -> list[dict]:
+        for key in keys:
+            if key in self.hits_by:
+                return list(self.hits_by[key])
+        return []
+
+    def tags(self, keys: tuple[str, ...]) -> list[dict]:
+        return [t for key in dict.fromkeys(keys) for t in self.tags_by.get(key, ())]
+
+    def hits_of(self, addresses: list[str]) -> dict[str, list[dict]]:
+        return {a: self.hits_by[a] for a in addresses if a in self.hits_by}
+
+    def tags_of(self, addresses: list[str]) -> dict[str, list[dict]]:
+        return {a: self.tags_by[a] for a in addresses if a in self.tags_by}
+
+    def cluster_map(self, chain: str) -> ClusterIndex | None:
+        return self.maps.get(chain)
+
+    def tagged_in(self, chain: str, cmap: ClusterIndex, cluster: int) -> list[str]:
+        build, groups = self.tagged.get(chain, ("", {}))
+        if build != cmap.build:
+            groups = {}
+            for address, c in cmap.clusters_of(self.by_chain.get(chain, ())).items():
+                groups.setdefault(c, []).append(address)
+            for members in groups.values():
+                members.sort()
+            self.tagged[chain] = (cmap.build, groups)
+        return groups.get(cluster, [])
+
+
+def _lookup_keys(address: str) -> tuple[str, str | None, bool, str | None, tuple[str, ...]]:
+    parsed = parse_any(address)
+    raw = address.strip()
+    canonical = parsed.address if parsed.valid else raw
+    keys = tuple(dict.fromkeys(k for k in (canonical, raw, fold(raw)) if k))
+    return canonical, parsed.chain if parsed.valid else None, parsed.valid, parsed.reason, keys
+
+
+def _screen(view: _Live | _Memory, address: str) -> dict:
+    canonical, chain, valid, reason, keys = _lookup_keys(address)
+    hits = view.hits(keys) if keys else []
+    own = ClusterPath(canonical, None, canonical)
+    tags = [{**t, "reason": _reason(own, t)} for t in (view.tags(keys) if keys else [])]
+    cluster = None
+    cmap = view.cluster_map(chain) if chain else None
+    place = cmap.locate(canonical) if cmap is not None else None
+    if cmap is not None and place is not None:
+        cluster_id, size = place
+        others = []
+        if size > 1:
+            others = [a for a in view.tagged_in(chain, cmap, cluster_id) if a != canonical]
+        paths = cmap.paths(cluster_id, canonical, others) if others else {}
+        hits_of, tags_of = view.hits_of(others), view.tags_of(others)
+        tagged = []
+        for other in others:
+            hops = paths.get(other)
+            if hops is None:  # not joined by the evidence: a damaged map; say nothing
+                continue
+            route = ClusterPath(canonical, cluster_id, other, tuple(hops))
+            found = [_listed_tag(h) for h in hits_of.get(other, ())] + tags_of.get(other, [])
+            tagged.append(
+                {
+                    "address": other,
+                    "path": [_hop(h) for h in hops],
+                    "tags": [{**t, "reason": _reason(route, t)} for t in found],
+                }
+            )
+        cluster = {"id": cluster_id, "size": size, "build": cmap.build, "tagged": tagged}
+    inherited = [t for entry in (cluster or {}).get("tagged", []) for t in entry["tags"]]
+    sanctioned = bool(hits) or any(is_sanctioned(t) for t in tags + inherited)
+    return {
+        "address": canonical,
+        "chain": chain,
+        "valid": valid,
+        "reason": reason,
+        "sanctioned": sanctioned,
+        "hits": hits,
+        "tags": tags,
+        "cluster": cluster,
+        "snapshots": view.snapshots(),
+    }
+
+
+def screen_address(db: Database, address: str, store: ChainStore | None = None) -> dict:
+    """Screen one address with one-shot lookups (see the module docstring for the answer)."""
+    root = (store or ChainStore()).root
+    with db.connect() as conn:
+        return _screen(_Live(conn, root), address)
+
+
+class AddressScreener:
+    """Screens addresses from memory, reloading what changed; safe to share between threads."""
+
+    def __init__(self, db: Database, store: ChainStore | None = None) -> None:
+        self.db = db
+        self.root = (store or ChainStore()).root
+        self._lock = threading.Lock()
+        self._memory: _Memory | None = None
+        self._stats: dict[str, tuple | None] = {}
+
+    def _current(self) -> _Memory:
+        with self.db.connect() as conn:
+            key = (tuple(repo.active_snapshot_ids(conn).items()), repo.tags_version(conn))
+            memory = self._memory
+            if memory is None or memory.key != key:
+                with self._lock:
+                    memory = self._memory
+                    if memory is None or memory.key != key:
+                        memory = _Memory(conn, key)
+                        memory.maps = dict(self._memory.maps) if self._memory else {}
+                        self._memory = memory
+        return memory
+
+    def _refresh_map(self, memory: _Memory, chain: str) -> None:
+        try:
+            st = os.stat(clusters_dir(self.root, chain) / CURRENT)
+            stat = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            stat = None
+        if chain in memory.maps and self._stats.get(chain) == stat:
+            return
+        with self._lock:
+            files = ClusterFiles.open(self.root, chain) if stat is not None else None
+            memory.maps[chain] = ClusterIndex(files) if files is not None else None
+            self._stats[chain] = stat
+
+    def screen(self, address: str) -> dict:
+        memory = self._current()
+        chain = parse_any(address).chain
+        if chain:
+            self._refresh_map(memory, chain)
+        return _screen(memory, address)
+
+
+# ------------------------------------------------------------------------- presentation
+
+
+def finding_lines(result: dict) -> list[tuple[bool, str]]:
+    """(sanctioned, text) per finding of a screening answer, for people to read."""
+    lines: list[tuple[bool, str]] = []
+    for hit in result["hits"]:
+        lines.append(
+            (
+                True,
+                f"listed: {hit['address']} ({hit['asset']}) → {hit['caption']} "
+                f"[{hit['entity_id']}] in {hit['source']} snapshot {hit['snapshot_id']}",
+            )
+        )
+    for tag in result["tags"]:
+        lines.append((is_sanctioned(tag), f"tag: {tag['reason']} ({tag['origin']})"))
+    cluster = result["cluster"]
+    if cluster:
+        for entry in cluster["tagged"]:
+            for tag in entry["tags"]:
+                lines.append((is_sanctioned(tag), f"cluster: {tag['reason']}"))
+    return lines
+
+
+def summary_line(result: dict) -> str:
+    """One line on what was looked at."""
+    chain = result["chain"] or "unknown chain"
+    parts = [f"{result['address']} ({chain})"]
+    if not result["hits"]:
+        parts.append("no list hit")
+    if not result["tags"]:
+        parts.append("no tag")
+    cluster = result["cluster"]
+    if cluster is None:
+        parts.append("no cluster map entry")
+    else:
+        parts.append(
+            f"cluster {cluster['id']} of {cluster['size']} addresses, "
+            f"{len(cluster['tagged'])} tagged"
+        )
+    verdict = "SANCTIONED" if result["sanctioned"] else "not sanctioned"
+    return f"{parts[0]}: {', '.join(parts[1:])}; {verdict}"

@@ -1,0 +1,202 @@
+"""Repository for attribution tags: tag sets (one per loaded file set) and their tags.
+
+Every function takes an open connection so the caller decides the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+
+from sanctrace.chain.tags import Tag
+from sanctrace.store.snapshots import now
+from sanctrace.store.tables import (
+    active_snapshots,
+    crypto_addresses,
+    entities,
+    snapshots,
+    tag_sets,
+    tags,
+)
+
+BATCH = 5_000
+CHUNK = 500  # values per IN (...) list
+
+TAG_COLUMNS = (
+    tags.c.address,
+    tags.c.chain,
+    tags.c.label,
+    tags.c.category,
+    tags.c.abuse,
+    tags.c.actor,
+    tags.c.source,
+    tags.c.confidence,
+    tags.c.jurisdiction,
+    tags.c.valid,
+    tags.c.reason,
+    tags.c.origin,
+    tags.c.tag_set_id,
+)
+
+
+def find_tag_set(conn: sa.Connection, sha256: str) -> sa.Row | None:
+    return conn.execute(sa.select(tag_sets).where(tag_sets.c.sha256 == sha256)).first()
+
+
+def create_tag_set(
+    conn: sa.Connection,
+    name: str,
+    kind: str,
+    sha256: str,
+    files: list[str],
+    problems: list[str],
+) -> int:
+    """A new tag set row (``tag_count`` 0 until ``insert_tags`` has run)."""
+    result = conn.execute(
+        tag_sets.insert().values(
+            name=name,
+            kind=kind,
+            sha256=sha256,
+            files=files,
+            loaded_at=now(),
+            tag_count=0,
+            problems=problems,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def insert_tags(conn: sa.Connection, tag_set_id: int, items: Iterable[Tag]) -> int:
+    """Insert the tags of a set, in batches; the number inserted (also stored as tag_count)."""
+    count = 0
+    batch: list[dict] = []
+    for tag in items:
+        batch.append(
+            {
+                "tag_set_id": tag_set_id,
+                "address": tag.address,
+                "chain": tag.chain,
+                "label": tag.label,
+                "category": tag.category,
+                "abuse": tag.abuse,
+                "actor": tag.actor,
+                "source": tag.source,
+                "confidence": tag.confidence,
+                "jurisdiction": tag.jurisdiction,
+                "valid": tag.valid,
+                "reason": tag.reason,
+                "origin": tag.origin,
+            }
+        )
+        if len(batch) >= BATCH:
+            conn.execute(tags.insert(), batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        conn.execute(tags.insert(), batch)
+        count += len(batch)
+    conn.execute(tag_sets.update().where(tag_sets.c.id == tag_set_id).values(tag_count=count))
+    return count
+
+
+def tag_sets_list(conn: sa.Connection) -> list[sa.Row]:
+    return list(conn.execute(sa.select(tag_sets).order_by(tag_sets.c.id)))
+
+
+def tags_version(conn: sa.Connection) -> tuple[int, int]:
+    """(number of tag sets, highest id): changes whenever a set is added or removed."""
+    row = conn.execute(sa.select(sa.func.count(tag_sets.c.id), sa.func.max(tag_sets.c.id))).one()
+    return int(row[0]), int(row[1] or 0)
+
+
+def count_tags(conn: sa.Connection, tag_set_id: int | None = None) -> int:
+    query = sa.select(sa.func.count()).select_from(tags)
+    if tag_set_id is not None:
+        query = query.where(tags.c.tag_set_id == tag_set_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def find_tags(conn: sa.Connection, addresses: Sequence[str]) -> list[sa.Row]:
+    """The tags of any of ``addresses`` (canonical forms), by address then id."""
+    rows: list[sa.Row] = []
+    wanted = sorted(set(addresses))
+    for start in range(0, len(wanted), CHUNK):
+        query = (
+            sa.select(*TAG_COLUMNS)
+            .where(tags.c.address.in_(wanted[start : start + CHUNK]))
+            .order_by(tags.c.address, tags.c.id)
+        )
+        rows.extend(conn.execute(query))
+    return rows
+
+
+def all_tags(conn: sa.Connection) -> list[sa.Row]:
+    return list(conn.execute(sa.select(*TAG_COLUMNS).order_by(tags.c.address, tags.c.id)))
+
+
+def tagged_addresses(conn: sa.Connection, chain: str) -> set[str]:
+    """Every address with a tag on ``chain``."""
+    query = sa.select(tags.c.address).where(tags.c.chain == chain).distinct()
+    return set(conn.execute(query).scalars())
+
+
+# --- list addresses of the active snapshots -------------------------------------------------
+
+_LISTED = (
+    sa.select(
+        crypto_addresses.c.address,
+        crypto_addresses.c.asset,
+        crypto_addresses.c.chain,
+        crypto_addresses.c.entity_id,
+        crypto_addresses.c.snapshot_id,
+        snapshots.c.source,
+        snapshots.c.version,
+        entities.c.caption,
+        entities.c.schema,
+    )
+    .join(active_snapshots, active_snapshots.c.snapshot_id == crypto_addresses.c.snapshot_id)
+    .join(snapshots, snapshots.c.id == crypto_addresses.c.snapshot_id)
+    .join(
+        entities,
+        sa.and_(
+            entities.c.snapshot_id == crypto_addresses.c.snapshot_id,
+            entities.c.entity_id == crypto_addresses.c.entity_id,
+        ),
+    )
+)
+
+
+def listed(conn: sa.Connection, addresses: Sequence[str] | None = None) -> list[sa.Row]:
+    """Address rows of the active snapshots (the shape of ``snapshots.find_address``), for
+    ``addresses`` or all of them."""
+    order = (crypto_addresses.c.address, snapshots.c.source, crypto_addresses.c.entity_id)
+    if addresses is None:
+        return list(conn.execute(_LISTED.order_by(*order)))
+    rows: list[sa.Row] = []
+    wanted = sorted(set(addresses))
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        rows.extend(
+            conn.execute(_LISTED.where(crypto_addresses.c.address.in_(chunk)).order_by(*order))
+        )
+    return rows
+
+
+def listed_addresses(conn: sa.Connection, chain: str) -> set[str]:
+    """Every address on ``chain`` that an active snapshot lists."""
+    query = (
+        sa.select(crypto_addresses.c.address)
+        .join(active_snapshots, active_snapshots.c.snapshot_id == crypto_addresses.c.snapshot_id)
+        .where(crypto_addresses.c.chain == chain)
+        .distinct()
+    )
+    return set(conn.execute(query).scalars())
+
+
+def active_snapshot_ids(conn: sa.Connection) -> dict[str, int]:
+    """{source: active snapshot id}."""
+    query = sa.select(active_snapshots.c.source, active_snapshots.c.snapshot_id).order_by(
+        active_snapshots.c.source
+    )
+    return {source: int(snapshot_id) for source, snapshot_id in conn.execute(query)}
