@@ -31,9 +31,7 @@ screen_app = typer.Typer(
 )
 app.add_typer(lists_app, name="lists")
 app.add_typer(screen_app, name="screen")
-chain_app = typer.Typer(
-    help="Blockchain data: load, status, tags, cluster.", no_args_is_help=True
-)
+chain_app = typer.Typer(help="Blockchain data: load, status, tags, cluster.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
 
 out = Console()

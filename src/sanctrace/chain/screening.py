@@ -23,8 +23,9 @@ k - 1 rows. A build is written into a hidden temporary folder, renamed to ``<bui
 ``CURRENT.json`` is replaced atomically; older builds are removed afterwards.
 
 Readers: ``ClusterFiles`` answers one-shot questions by reading Parquet with filters;
-``ClusterIndex`` holds a build in memory (an ``Interner`` of addresses, and the evidence forest
-rooted once so that a path costs its length), for services that answer many questions.
+``ClusterIndex`` holds a build in memory (a dict of addresses, about 100 bytes each, and the
+evidence forest rooted once so that a path costs its length), for services that answer many
+questions.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ import pyarrow.parquet as pq
 
 from sanctrace.chain.cluster import Hop, cluster_addresses
 from sanctrace.chain.graph import UtxoGraph
-from sanctrace.chain.interner import Interner
 from sanctrace.chain.store import ChainStore
 from sanctrace.chain.tagpacks import read_actors, read_confidence_levels, read_tagpack
 from sanctrace.chain.tags import DEFAULT_CONFIDENCE, TagError, TagReadResult, read_tag_csv
@@ -320,7 +320,7 @@ def _bfs_hops(
                 left.discard(nxt)
                 queue.append(nxt)
     paths = {}
-    for target in set(targets) - left:
+    for target in set(targets) - left - {source}:
         hops, node = [], target
         while node != source:
             parent, txid = prev[node]
@@ -389,14 +389,13 @@ class ClusterIndex:
         self.build = files.build
         self.info = files.info
         table = pq.read_table(files.addresses_path)
-        self.addresses = Interner()
-        self.addresses.intern(table["address"])
-        self.addresses.freeze()
+        self.names: list[str] = table["address"].to_pylist()
+        self.ids = {name: i for i, name in enumerate(self.names)}
         self.cluster = table["cluster"].to_numpy()
         self.size = table["size"].to_numpy()
         evidence = pq.read_table(files.evidence_path, columns=["a", "b", "txid"])
-        a = self.addresses.lookup(evidence["a"])
-        b = self.addresses.lookup(evidence["b"])
+        a = np.array([self.ids[x] for x in evidence["a"].to_pylist()], np.int64)
+        b = np.array([self.ids[x] for x in evidence["b"].to_pylist()], np.int64)
         self.txids = evidence["txid"].combine_chunks()
         self._root_forest(a, b)
 
@@ -433,7 +432,7 @@ class ClusterIndex:
             frontier = nbr
 
     def _id(self, address: str) -> int:
-        return self.addresses.id_of(address)
+        return self.ids.get(address, -1)
 
     def locate(self, address: str) -> tuple[int, int] | None:
         ident = self._id(address)
@@ -443,22 +442,18 @@ class ClusterIndex:
 
     def clusters_of(self, addresses: Iterable[str]) -> dict[str, int]:
         """{address: cluster} for the addresses the map knows (one vectorised lookup)."""
-        names = sorted(set(addresses))
-        if not names:
-            return {}
-        ids = self.addresses.lookup(pa.array(names, pa.string()))
-        return {
-            name: int(self.cluster[i])
-            for name, i in zip(names, ids.tolist(), strict=True)
-            if i >= 0 and self.addresses.string(i) == name
-        }
+        found = {}
+        for name in addresses:
+            ident = self.ids.get(name)
+            if ident is not None:
+                found[name] = int(self.cluster[ident])
+        return found
 
     def members_among(self, cluster: int, candidates: Iterable[str]) -> list[str]:
         return sorted(a for a, c in self.clusters_of(candidates).items() if c == cluster)
 
     def _hop(self, a: int, b: int, via: int) -> Hop:
-        name = self.addresses.string
-        return Hop(name(a), name(b), self.txids[int(self.parent_edge[via])].as_py())
+        return Hop(self.names[a], self.names[b], self.txids[int(self.parent_edge[via])].as_py())
 
     def paths(self, cluster: int, source: str, targets: Iterable[str]) -> dict[str, list[Hop]]:
         start = self._id(source)

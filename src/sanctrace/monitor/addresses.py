@@ -53,6 +53,7 @@ from sanctrace.chain.tags import (
     tags_from_snapshot_rows,
 )
 from sanctrace.lists.lookup import hit_dict, list_hits
+from sanctrace.model import CryptoAddress
 from sanctrace.store import Database
 from sanctrace.store import tags as repo
 
@@ -257,16 +258,18 @@ class _Memory:
         return groups.get(cluster, [])
 
 
-def _lookup_keys(address: str) -> tuple[str, str | None, bool, str | None, tuple[str, ...]]:
-    parsed = parse_any(address)
+def _lookup_keys(
+    address: str, parsed: CryptoAddress | None = None
+) -> tuple[str, str | None, bool, str | None, tuple[str, ...]]:
+    parsed = parsed or parse_any(address)
     raw = address.strip()
     canonical = parsed.address if parsed.valid else raw
     keys = tuple(dict.fromkeys(k for k in (canonical, raw, fold(raw)) if k))
     return canonical, parsed.chain if parsed.valid else None, parsed.valid, parsed.reason, keys
 
 
-def _screen(view: _Live | _Memory, address: str) -> dict:
-    canonical, chain, valid, reason, keys = _lookup_keys(address)
+def _screen(view: _Live | _Memory, address: str, parsed: CryptoAddress | None = None) -> dict:
+    canonical, chain, valid, reason, keys = _lookup_keys(address, parsed)
     hits = view.hits(keys) if keys else []
     own = ClusterPath(canonical, None, canonical)
     tags = [{**t, "reason": _reason(own, t)} for t in (view.tags(keys) if keys else [])]
@@ -326,10 +329,11 @@ class AddressScreener:
         self._lock = threading.Lock()
         self._memory: _Memory | None = None
         self._stats: dict[str, tuple | None] = {}
+        self._current_paths: dict[str, Path] = {}
 
     def _current(self) -> _Memory:
         with self.db.connect() as conn:
-            key = (tuple(repo.active_snapshot_ids(conn).items()), repo.tags_version(conn))
+            key = repo.data_version(conn)
             memory = self._memory
             if memory is None or memory.key != key:
                 with self._lock:
@@ -341,8 +345,11 @@ class AddressScreener:
         return memory
 
     def _refresh_map(self, memory: _Memory, chain: str) -> None:
+        path = self._current_paths.get(chain)
+        if path is None:
+            path = self._current_paths[chain] = clusters_dir(self.root, chain) / CURRENT
         try:
-            st = os.stat(clusters_dir(self.root, chain) / CURRENT)
+            st = os.stat(path)
             stat = (st.st_mtime_ns, st.st_size, st.st_ino)
         except FileNotFoundError:
             stat = None
@@ -355,10 +362,10 @@ class AddressScreener:
 
     def screen(self, address: str) -> dict:
         memory = self._current()
-        chain = parse_any(address).chain
-        if chain:
-            self._refresh_map(memory, chain)
-        return _screen(memory, address)
+        parsed = parse_any(address)
+        if parsed.valid and parsed.chain:
+            self._refresh_map(memory, parsed.chain)
+        return _screen(memory, address, parsed)
 
 
 # ------------------------------------------------------------------------- presentation

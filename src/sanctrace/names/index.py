@@ -49,6 +49,7 @@ class NameIndex:
         self._postings: dict[str, np.ndarray] = {}
         self._idf: dict[str, float] = {}
         self._df_tokens: dict[str, int] = defaultdict(int)
+        self._norm = np.ones(0)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -68,9 +69,14 @@ class NameIndex:
     def freeze(self) -> None:
         """Turn the postings into arrays; call once after the last ``add``."""
         total = max(1, len(self.names))
+        norm = np.zeros(len(self.names), dtype=np.float64)
         for key, ids in self._build.items():
-            self._postings[key] = np.asarray(ids, dtype=np.int32)
-            self._idf[key] = math.log(1 + total / len(ids))
+            arr = np.asarray(ids, dtype=np.int32)
+            self._postings[key] = arr
+            self._idf[key] = idf = math.log(1 + total / len(ids))
+            if key.startswith("s:"):
+                norm[arr] += idf
+        self._norm = np.sqrt(np.maximum(norm, 1.0))
         self._build = defaultdict(list)
 
     def token_weight(self, token: NameToken) -> float:
@@ -86,7 +92,9 @@ class NameIndex:
         for token in query.tokens:
             for key, share in token_keys(token, all_forms=True):
                 ids = self._postings.get(key)
-                if ids is None or len(ids) > max_df:
+                # Common trigrams are skipped; a token's own skeleton never is, or a query of
+                # common names (محمد علي) would find nothing.
+                if ids is None or (len(ids) > max_df and not key.startswith("s:")):
                     continue
                 arrays.append(ids)
                 weights.append(np.full(len(ids), self._idf[key] * share, dtype=np.float32))
@@ -94,6 +102,9 @@ class NameIndex:
             return []
         ids = np.concatenate(arrays)
         scores = np.bincount(ids, weights=np.concatenate(weights), minlength=len(self.names))
+        # Long names share keys with everything: divide by (the root of) their own key weight
+        # so a short name that covers the query fully still ranks.
+        scores = scores / self._norm
         best = np.flatnonzero(scores)  # the names that scored at all
         if len(best) > limit:
             best = best[np.argpartition(scores[best], -limit)[-limit:]]

@@ -7,13 +7,14 @@ order is not kept as meaning: alignment in the scorer is order-free.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from sanctrace.model import detect_script
 from sanctrace.names.legal_forms import LegalForm, find_legal_forms, strip_honorifics
-from sanctrace.names.translit import skeleton, split_tokens, token_forms
+from sanctrace.names.translit import han_syllables, skeleton, split_tokens, token_forms
 
 # Tokens that name a relation rather than the person: optional when unmatched.
 PARTICLES = frozenset(
@@ -49,7 +50,7 @@ class NormalizedName:
     tokens: tuple[NameToken, ...]
     legal_forms: tuple[LegalForm, ...] = ()
     script: str = "Latin"
-    via: str = "name"  # name | reading | translation
+    via: str = "name"  # name | reading | translation | syllables
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -94,23 +95,86 @@ def normalize(text: str, via: str = "name", schema: str | None = None) -> Normal
     return NormalizedName(text, tokens, tuple(forms), detect_script(text), via)
 
 
-def variants(text: str, schema: str | None = None) -> list[NormalizedName]:
-    """The name itself plus, for Japanese organisation names, English renderings of its words."""
-    out = [normalize(text, schema=schema)]
-    script = detect_script(text)
-    if (
-        script in JAPANESE_SCRIPTS
-        and schema != "Person"
-        and any(unicodedata.name(ch, "").startswith("CJK") for ch in text)
-    ):
-        from sanctrace.names.glossary import translate_ja
+_BRACKETED = re.compile(r"[（(]([^（）()]*)[）)]")
+_ALIAS_SPLIT = re.compile(r"[、,;，]|及び|and\b")
+_ALIAS_MARKERS = ("別称", "通称", "旧称", "a.k.a.", "aka", "f.k.a.")
 
-        for rendering in translate_ja(find_legal_forms(_fold(text))[0])[:3]:
-            name = normalize(rendering, via="translation")
-            if name.tokens:
-                out.append(
-                    NormalizedName(
-                        text, name.tokens, out[0].legal_forms, name.script, "translation"
+
+def _pieces(text: str) -> list[str]:
+    """A name and the names in its brackets: 'A（別称、B及びC）' → A, B, C; 'FSB (Federal…)'."""
+    inner = _BRACKETED.findall(text)
+    # Only asides that name aliases are split off; "ICBC (Asia)" keeps its qualifier.
+    if not inner or not any(i.strip().startswith(_ALIAS_MARKERS) for i in inner):
+        return [text]
+    out = [_BRACKETED.sub(" ", text).strip()]
+    for part in inner:
+        for marker in _ALIAS_MARKERS:
+            part = part.strip(" 、,:：").removeprefix(marker)
+        out.extend(p.strip(" 、,:：") for p in _ALIAS_SPLIT.split(part))
+    return [p for p in out if p]
+
+
+def _syllable_split(name: NormalizedName) -> NormalizedName | None:
+    """金正恩 as jin zheng en / 김정은 as gim jeong eun: a CJK person name, one token per syllable."""
+    tokens: list[NameToken] = []
+    changed = False
+    for token in name.tokens:
+        if token.script in ("Han", "Hangul") and 2 <= len(token.raw) <= 4:
+            parts = [make_token(syl) for syl in han_syllables(token.raw)]
+            if len(parts) > 1 and all(parts):
+                tokens.extend(p for p in parts if p is not None)
+                changed = True
+                continue
+        tokens.append(token)
+    if not changed:
+        return None
+    return NormalizedName(name.original, tuple(tokens), name.legal_forms, name.script, "syllables")
+
+
+def variants(text: str, schema: str | None = None) -> list[NormalizedName]:
+    """Every comparable form of a name: the name and the names in its brackets, CJK person
+    names split into syllables, Japanese organisation names with their words translated."""
+    out: list[NormalizedName] = []
+    for piece in _pieces(text):
+        name = normalize(piece, schema=schema)
+        out.append(name)
+        if schema in (None, "Person"):
+            split = _syllable_split(name)
+            if split is not None:
+                out.append(split)
+        script = detect_script(piece)
+        if script in JAPANESE_SCRIPTS and schema != "Person" and _has_kanji(piece):
+            from sanctrace.names.glossary import translate_ja
+
+            for rendering in translate_ja(find_legal_forms(_fold(piece))[0])[:2]:
+                translated = normalize(rendering, via="translation")
+                if translated.tokens:
+                    out.append(
+                        NormalizedName(
+                            piece,
+                            translated.tokens,
+                            name.legal_forms,
+                            translated.script,
+                            "translation",
+                        )
                     )
-                )
-    return [n for n in out if n.tokens]
+    seen: set[tuple[str, ...]] = set()
+    unique = []
+    for name in out:
+        key = tuple(t.raw for t in name.tokens)
+        if name.tokens and key not in seen:
+            seen.add(key)
+            unique.append(name)
+    return unique
+
+
+def _has_kanji(text: str) -> bool:
+    return any(unicodedata.name(ch, "").startswith("CJK") for ch in text)
+
+
+def comparable_pair(query: NormalizedName, candidate: NormalizedName) -> bool:
+    """False for a syllable-split form against a name in the same CJK script: two such names
+    are compared by their characters, since their readings collide (高市/高石)."""
+    if "syllables" not in (query.via, candidate.via):
+        return True
+    return query.script != candidate.script

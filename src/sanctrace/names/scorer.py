@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from sanctrace.countries import country_code
 from sanctrace.names.legal_forms import compatible
@@ -25,6 +25,7 @@ from sanctrace.names.normalize import NameToken, NormalizedName
 # Named feature weights and limits: every one appears in explanations.
 WEIGHTS = {
     "skeleton_match": 0.9,  # token similarity granted when phonetic skeletons agree
+    "short_skeleton_match": 0.8,  # the same for skeletons of three letters or fewer
     "initial_match": 0.9,  # "J" against "Joachim"
     "initial_weight": 0.5,  # an initial carries half a token's weight
     "optional_weight": 0.35,  # patronymics and particles
@@ -44,7 +45,7 @@ WEIGHTS = {
 }
 
 LATIN_SCRIPTS = frozenset({"Latin", "Common"})
-IDEOGRAPHIC = frozenset({"Han", "Japanese"})
+NATIVE_SCRIPTS = frozenset({"Han", "Japanese", "Hangul"})
 
 SCHEMA_GROUPS = {
     "Person": "person",
@@ -79,7 +80,8 @@ def token_matrix(query: Sequence[NameToken], tokens: Sequence[NameToken]) -> np.
     c_forms, c_owner = _flatten(tokens)
     if not q_forms or not c_forms:
         return np.zeros((len(query), len(tokens)), dtype=np.float32)
-    sims = process.cdist(q_forms, c_forms, scorer=Levenshtein.normalized_similarity, workers=1)
+    # OSA: a transposed pair of letters (LAKAHL) is one edit, not two.
+    sims = process.cdist(q_forms, c_forms, scorer=OSA.normalized_similarity, workers=1)
     by_col = np.maximum.reduceat(sims, _starts(c_owner), axis=1)
     matrix = np.maximum.reduceat(by_col, _starts(q_owner), axis=0).astype(np.float32)
     for i, qt in enumerate(query):
@@ -90,9 +92,9 @@ def token_matrix(query: Sequence[NameToken], tokens: Sequence[NameToken]) -> np.
             if qt.is_initial or ct.is_initial:
                 same = qt.latin[:1] == ct.latin[:1]
                 matrix[i, j] = WEIGHTS["initial_match"] if same else 0.0
-            elif qt.script == ct.script and qt.script in IDEOGRAPHIC:
-                # Two kanji/hanzi names: compare the characters, not their Mandarin readings
-                # (高市 and 高石 read alike).
+            elif qt.script == ct.script and qt.script in NATIVE_SCRIPTS:
+                # Two names in the same CJK script: compare the characters, not their
+                # readings (高市 and 高石, 김종은 and 김정은 read alike).
                 matrix[i, j] = Levenshtein.normalized_similarity(qt.raw, ct.raw)
             elif sim < WEIGHTS["skeleton_match"]:
                 if q_latin and ct.script in LATIN_SCRIPTS:
@@ -100,8 +102,9 @@ def token_matrix(query: Sequence[NameToken], tokens: Sequence[NameToken]) -> np.
                     # shared skeleton needs l/r kept apart and the letters not too far off.
                     if sim >= WEIGHTS["latin_skeleton_min"] and q_strict.intersection(ct.strict):
                         matrix[i, j] = WEIGHTS["skeleton_match"]
-                elif qs.intersection(ct.skeletons):
-                    matrix[i, j] = WEIGHTS["skeleton_match"]
+                elif shared := qs.intersection(ct.skeletons):
+                    short = max(map(len, shared)) <= 3  # Lin, Kim: keys that many names share
+                    matrix[i, j] = WEIGHTS["short_skeleton_match" if short else "skeleton_match"]
     return matrix
 
 
@@ -183,6 +186,9 @@ def compare_names(
         used_q.add(i)
         used_c.add(j)
         pairs.append((query.tokens[i], candidate.tokens[j], sim))
+    if pairs and all(q.is_initial or c.is_initial for q, c, _ in pairs):
+        # Initials alone (B S COMPANY, N.N.) say nothing: some full token must agree.
+        pairs, used_q, used_c = [], set(), set()
     w = weight
     q_total = sum(w(t) for t in query.tokens)
     c_total = sum(w(t) for t in candidate.tokens)

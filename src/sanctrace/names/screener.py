@@ -9,7 +9,13 @@ import numpy as np
 
 from sanctrace.model import Entity, Match, NameKind, NameQuery
 from sanctrace.names.index import NameIndex
-from sanctrace.names.normalize import NameToken, NormalizedName, normalize, variants
+from sanctrace.names.normalize import (
+    NameToken,
+    NormalizedName,
+    comparable_pair,
+    normalize,
+    variants,
+)
 from sanctrace.names.scorer import (
     compare_names,
     effective_weight,
@@ -131,6 +137,7 @@ class Screener:
                 name_ids = [
                     n for n in name_ids if self.entries[self.names[n].entry].entity_id in only
                 ]
+            name_ids = [n for n in name_ids if comparable_pair(qname, self.names[n].name)]
             if not name_ids:
                 continue
             for name_id, comparison in self._compare_many(qname, name_ids):
@@ -146,7 +153,7 @@ class Screener:
         results = []
         for entry_id, (_, qname, indexed, comparison) in found.items():
             entry = self.entries[entry_id]
-            if not schemas_compatible(query.schema, entry.schema):
+            if not self._compatible(query, entry):
                 continue
             match = self._finish(query, qname, indexed, entry, comparison)
             limit = threshold if threshold is not None else self.threshold_for(match.schema)
@@ -161,15 +168,24 @@ class Screener:
             query = NameQuery(query)
         entry, names = prepare(entity, 0, None)
         best: Match | None = None
-        if not schemas_compatible(query.schema, entity.schema):
+        if not self._compatible(query, entry):
             return None
         for qname in self._query_forms(query):
             for indexed in names:
+                if not comparable_pair(qname, indexed.name):
+                    continue
                 comparison = compare_names(qname, indexed.name, self.weight)
                 match = self._finish(query, qname, indexed, entry, comparison)
                 if best is None or match.score > best.score:
                     best = match
         return best
+
+    @staticmethod
+    def _compatible(query: NameQuery, entry: Entry) -> bool:
+        """Schemas agree; a person is not an entity whose names carry a legal form."""
+        if query.schema == "Person" and entry.schema != "Person" and entry.facts["legal_forms"]:
+            return False
+        return schemas_compatible(query.schema, entry.schema)
 
     def _query_forms(self, query: NameQuery) -> list[NormalizedName]:
         forms = variants(query.name, query.schema) if query.name else []

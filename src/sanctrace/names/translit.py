@@ -47,9 +47,16 @@ _LATIN_SPECIAL = str.maketrans(
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
 
 
+_ACRONYM = re.compile(r"(?<![^\W\d_])(?:[^\W\d_]\.){2,}(?![^\W\d_])")
+
+
 def split_tokens(text: str) -> list[str]:
-    """Name tokens of ``text`` after NFKC (case kept): split on spaces, commas, ・, ＝ …"""
+    """Name tokens of ``text`` after NFKC (case kept): split on spaces, commas, ・, ＝ …
+
+    Dotted acronyms stay one token: A.B.C. is "ABC", not three initials.
+    """
     text = unicodedata.normalize("NFKC", text)
+    text = _ACRONYM.sub(lambda m: m.group(0).replace(".", "") + " ", text)
     return [t for t in _SPLIT.split(text) if any(ch.isalnum() for ch in t)]
 
 

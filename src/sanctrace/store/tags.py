@@ -194,6 +194,24 @@ def listed_addresses(conn: sa.Connection, chain: str) -> set[str]:
     return set(conn.execute(query).scalars())
 
 
+_AGG = sa.select(
+    sa.func.count(tag_sets.c.id).label("n"), sa.func.max(tag_sets.c.id).label("m")
+).subquery()
+_VERSION = (  # built once: this runs on every cached screening
+    sa.select(_AGG.c.n, _AGG.c.m, active_snapshots.c.source, active_snapshots.c.snapshot_id)
+    .select_from(_AGG.outerjoin(active_snapshots, sa.true()))
+    .order_by(active_snapshots.c.source)
+)
+
+
+def data_version(conn: sa.Connection) -> tuple[tuple[tuple[str, int], ...], tuple[int, int]]:
+    """(active snapshots as sorted (source, id) pairs, ``tags_version``) in one query: what a
+    cache of lists and tags depends on."""
+    rows = conn.execute(_VERSION).all()
+    active = tuple((r.source, int(r.snapshot_id)) for r in rows if r.source is not None)
+    return active, (int(rows[0].n), int(rows[0].m or 0))
+
+
 def active_snapshot_ids(conn: sa.Connection) -> dict[str, int]:
     """{source: active snapshot id}."""
     query = sa.select(active_snapshots.c.source, active_snapshots.c.snapshot_id).order_by(
