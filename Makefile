@@ -37,6 +37,8 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/lists.py
+	$(BIN)/python bench/names.py
+	$(BIN)/python bench/chain.py
 
 clean:
 	rm -rf $(VENV) demo-world demo-report sanctrace.db .pytest_cache .ruff_cache

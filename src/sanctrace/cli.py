@@ -118,6 +118,7 @@ def lists_load(
     db = open_db()
     with progress_bar("loading entities") as advance:
         results = load_lists(db, paths, source=source, fmt=fmt, progress=advance)
+    _rescreen_after_load(db, [r for r in results if r.created])
     for r in results:
         state_word = "loaded" if r.created else "unchanged"
         delta = ", ".join(f"{k} {v}" for k, v in r.delta.items()) if r.delta else "first snapshot"
@@ -126,6 +127,27 @@ def lists_load(
             f"{r.version or 'unknown'}): {r.entities} entities, {r.names} names, "
             f"{r.addresses} addresses, {r.invalid_addresses} invalid; {len(r.warnings)} warnings; "
             f"delta: {delta}",
+            soft_wrap=True,
+        )
+
+
+def _rescreen_after_load(db, created) -> None:  # noqa: ANN001
+    """New snapshots re-screen the stored customers against their added and changed entries."""
+    if not created:
+        return
+    from sanctrace.lists.snapshots import diff
+    from sanctrace.monitor.screening import build_screener, rescreen_delta
+    from sanctrace.store import customers as customer_repo
+
+    with db.connect() as conn:
+        if customer_repo.count(conn)["customers"] == 0:
+            return
+    screener = build_screener(db)
+    for result in created:
+        run = rescreen_delta(db, diff(db, result.source), screener)
+        err.print(
+            f"{result.source}: customers re-screened against the changes: "
+            f"{run.new} new matches, {run.retired} retired",
             soft_wrap=True,
         )
 

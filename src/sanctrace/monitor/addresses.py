@@ -93,15 +93,21 @@ def load_tags(
     invalid = sum(1 for t in files.result.tags if t.valid is False)
     names = [str(p) for p in files.files]
     set_name = name or ", ".join(Path(p).name for p in paths)[:255]
-    with db.begin() as conn:
-        existing = repo.find_tag_set(conn, files.sha256)
-        if existing is not None:
-            return TagLoad(existing.id, existing.name, existing.kind, files.sha256, names,
-                           False, existing.tag_count, invalid, problems)  # fmt: skip
-        set_id = repo.create_tag_set(
-            conn, set_name, files.kind, files.sha256, names, [str(p) for p in problems]
-        )
-        count = repo.insert_tags(conn, set_id, files.result.tags)
+    for attempt in (1, 2):
+        try:
+            with db.begin() as conn:
+                existing = repo.find_tag_set(conn, files.sha256)
+                if existing is not None:
+                    return TagLoad(existing.id, existing.name, existing.kind, files.sha256,
+                                   names, False, existing.tag_count, invalid, problems)  # fmt: skip
+                set_id = repo.create_tag_set(
+                    conn, set_name, files.kind, files.sha256, names, [str(p) for p in problems]
+                )
+                count = repo.insert_tags(conn, set_id, files.result.tags)
+            break
+        except sa.exc.IntegrityError:
+            if attempt == 2:  # not a concurrent load of the same files
+                raise
     return TagLoad(set_id, set_name, files.kind, files.sha256, names, True, count, invalid,
                    problems)  # fmt: skip
 
