@@ -14,7 +14,7 @@ def run(*args: str, db: str | None = None, cwd: Path | None = None) -> subproces
     """Run the ``sanctrace`` command line in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     env.pop("SANCTRACE_DB", None)
-    cmd = [sys.executable, "-m", "sanctrace.cli"]
+    cmd = [sys.executable, "-m", "sanctrace"]
     if db:
         cmd += ["--db", db]
     return subprocess.run(

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sanctrace import __version__
+from sanctrace.cli_chain import chain_app
+from sanctrace.cli_support import err, open_db, out, print_json, progress_bar, state
 from sanctrace.model import SanctraceError
 
 app = typer.Typer(
@@ -31,19 +28,7 @@ screen_app = typer.Typer(
 )
 app.add_typer(lists_app, name="lists")
 app.add_typer(screen_app, name="screen")
-chain_app = typer.Typer(help="Blockchain data: load, status, tags, cluster.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
-
-out = Console()
-err = Console(stderr=True)
-
-
-class State:
-    db_url: str | None = None
-    verbose: bool = False
-
-
-state = State()
 
 
 def _version(value: bool) -> None:
@@ -74,34 +59,6 @@ def main_options(
     )
 
 
-def open_db():  # noqa: ANN201 - returns sanctrace.store.Database
-    from sanctrace.store import open_database
-
-    return open_database(state.db_url)
-
-
-@contextmanager
-def progress_bar(label: str, total: int | None = None) -> Iterator:
-    """A Rich progress bar on a terminal; a silent counter when output is piped."""
-    if not err.is_terminal:
-        yield lambda n: None
-        return
-    columns = [
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    ]
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
-
-
-def print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-# --- lists -------------------------------------------------------------------------------------
 @lists_app.command("load")
 def lists_load(
     paths: Annotated[
@@ -376,121 +333,6 @@ def match_dict(m) -> dict:  # noqa: ANN001 - a sanctrace.model.Match
 
 
 # --- chain ---------------------------------------------------------------------------------------
-@chain_app.command("load")
-def chain_load(
-    paths: Annotated[list[Path], typer.Argument(help="Chain data files or folders.")],
-    fmt: Annotated[
-        str | None, typer.Option("--format", help="Format (detected when absent).")
-    ] = None,
-    chain: Annotated[
-        str | None,
-        typer.Option("--chain", help="Chain of an EVM export other than Ethereum, e.g. bsc."),
-    ] = None,
-) -> None:
-    """Load blocks or transfers into the chain store (same files twice: nothing new)."""
-    from sanctrace.chain.load import load_chain
-
-    def skipped(path: Path, reason: str) -> None:
-        err.print(f"{path}: skipped ({reason})", markup=False, highlight=False, soft_wrap=True)
-
-    with progress_bar("loading chain records") as advance:
-        results = load_chain(paths, fmt=fmt, progress=advance, chain=chain, on_skip=skipped)
-    for r in results:
-        counts = ", ".join(f"{n} {table}" for table, n in r.counts.items() if n) or "no records"
-        files = f"{len(r.files)} file{'s' if len(r.files) != 1 else ''}"
-        if r.created:
-            line = f"{r.chain}: loaded {files} ({r.format}, {r.sha256[:16]}): {counts}"
-            if r.skipped_files:
-                line += f"; {len(r.skipped_files)} already loaded"
-        else:
-            line = f"{r.chain}: unchanged, {files} already loaded ({r.format})"
-        err.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-@chain_app.command("status")
-def chain_status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Rows, distinct addresses and block range of each chain in the chain store."""
-    from sanctrace.chain.store import ChainStore
-
-    data = ChainStore().status()
-    if as_json:
-        print_json(data)
-        return
-    if not data:
-        out.print("No chain data loaded. Load some with: sanctrace chain load PATH")
-        return
-    columns = ["blocks", "transactions", "inputs", "outputs", "transfers", "addresses"]
-    table = Table("chain", *columns, "heights")
-    for chain, info in data.items():
-        low, high = info["min_height"], info["max_height"]
-        heights = "?" if low is None else f"{low}–{high}"
-        table.add_row(chain, *(f"{info[c]:,}" for c in columns), heights)
-    out.print(table)
-
-
-@chain_app.command("tags")
-def chain_tags(
-    paths: Annotated[list[Path], typer.Argument(help="TagPack folders or files, or tag CSVs.")],
-    fmt: Annotated[
-        str | None, typer.Option("--format", help="tagpack or csv (detected when absent).")
-    ] = None,
-    name: Annotated[str | None, typer.Option(help="Name of the tag set.")] = None,
-) -> None:
-    """Load attribution tags as one tag set (same files twice: nothing new)."""
-    from sanctrace.monitor.addresses import load_tags
-
-    r = load_tags(open_db(), paths, fmt=fmt, name=name)
-    word = "loaded" if r.created else "unchanged"
-    files = f"{len(r.files)} file{'s' if len(r.files) != 1 else ''}"
-    err.print(
-        f"tags: {word} tag set {r.tag_set_id} ({r.kind}, {r.sha256[:16]}): {r.tags} tags "
-        f"from {files}, {r.invalid} invalid addresses; {len(r.problems)} problems"
-        + ("" if state.verbose or not r.problems else " (-v lists them)"),
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
-    if state.verbose:
-        for problem in r.problems:
-            err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
-
-
-@chain_app.command("cluster")
-def chain_cluster(
-    chain: Annotated[str, typer.Option(help="A UTXO chain of the chain store.")] = "btc",
-    coinjoin_filter: Annotated[
-        bool,
-        typer.Option(
-            "--coinjoin-filter/--no-coinjoin-filter",
-            help="Skip transactions that look like CoinJoins.",
-        ),
-    ] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Cluster addresses by common-input ownership and store the map with its evidence."""
-    from dataclasses import asdict
-
-    from sanctrace.chain.screening import build_clusters
-
-    r = build_clusters(chain=chain, coinjoin_filter=coinjoin_filter)
-    if as_json:
-        print_json(asdict(r))
-        return
-    word = "clustered" if r.created else "unchanged"
-    out.print(
-        f"{r.chain}: {word} (build {r.build}): {r.addresses:,} addresses in {r.clusters:,} "
-        f"clusters ({r.multi_address_clusters:,} with several addresses); largest cluster "
-        f"{r.largest_cluster:,} addresses (id {r.largest_cluster_id}); {r.transactions:,} "
-        f"transactions, {r.coinjoin_detected:,} CoinJoins detected, "
-        f"{r.coinjoin_skipped:,} skipped; {r.evidence_edges:,} evidence edges",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
-
-
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

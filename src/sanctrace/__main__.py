@@ -1,0 +1,5 @@
+"""``python -m sanctrace``: the command line."""
+
+from sanctrace.cli import main
+
+main()
