@@ -215,13 +215,13 @@ def compare_names(
     )
     if len(query.tokens) != len(candidate.tokens) and score < WEIGHTS["joined_factor"]:
         # Split or glued tokens (SiemensAG); a string similarity can only raise the score.
-        joined = _joined_similarity(query, candidate) * WEIGHTS["joined_factor"]
+        joined = joined_similarity(query, candidate) * WEIGHTS["joined_factor"]
         if joined > score:
             result.score, result.joined = joined, joined
     return result
 
 
-def _joined_similarity(query: NormalizedName, candidate: NormalizedName) -> float:
+def joined_similarity(query: NormalizedName, candidate: NormalizedName) -> float:
     q = "".join(t.latin for t in query.tokens)
     c_tokens = [t.latin for t in candidate.tokens]
     best = Levenshtein.normalized_similarity(q, "".join(c_tokens))

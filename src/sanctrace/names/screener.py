@@ -17,9 +17,11 @@ from sanctrace.names.normalize import (
     variants,
 )
 from sanctrace.names.scorer import (
+    WEIGHTS,
     compare_names,
     effective_weight,
     evidence,
+    joined_similarity,
     schemas_compatible,
     token_matrix,
 )
@@ -140,7 +142,7 @@ class Screener:
             name_ids = [n for n in name_ids if comparable_pair(qname, self.names[n].name)]
             if not name_ids:
                 continue
-            for name_id, comparison in self._compare_many(qname, name_ids):
+            for name_id, comparison in self._compare_many(qname, name_ids, reach):
                 indexed = self.names[name_id]
                 score = comparison.score
                 if indexed.kind == NameKind.WEAK_ALIAS:
@@ -195,8 +197,12 @@ class Screener:
                 forms.append(reading)
         return forms
 
-    def _compare_many(self, qname: NormalizedName, name_ids: list[int]):
-        """Compare a query with many names through one token-similarity batch."""
+    def _compare_many(self, qname: NormalizedName, name_ids: list[int], reach: float = 0.0):
+        """Compare a query with many names through one token-similarity batch.
+
+        Names whose best possible score (every token at its best similarity, no penalty)
+        stays under ``reach`` are not compared in full.
+        """
         tokens: dict[str, int] = {}
         unique: list[NameToken] = []
         for name_id in name_ids:
@@ -205,11 +211,38 @@ class Screener:
                     tokens[token.raw] = len(unique)
                     unique.append(token)
         matrix = token_matrix(qname.tokens, unique)
-        for name_id in name_ids:
+        cols_of = [[tokens[t.raw] for t in self.names[n].name.tokens] for n in name_ids]
+        bounds = self._upper_bounds(qname, unique, matrix, cols_of)
+        for name_id, cols, bound in zip(name_ids, cols_of, bounds, strict=True):
             cand = self.names[name_id].name
-            cols = [tokens[t.raw] for t in cand.tokens]
+            if bound < reach and (
+                len(cand.tokens) == len(qname.tokens)
+                or joined_similarity(qname, cand) * WEIGHTS["joined_factor"] < reach
+            ):
+                continue  # nor can the whole-string comparison, made when counts differ
             sub = matrix[:, cols] if cols else np.zeros((len(qname.tokens), 0))
             yield name_id, compare_names(qname, cand, self.weight, sub)
+
+    def _upper_bounds(
+        self,
+        qname: NormalizedName,
+        unique: list[NameToken],
+        matrix: np.ndarray,
+        cols_of: list[list[int]],
+    ) -> list[float]:
+        """For each candidate, the score it would get if every token took its best pair."""
+        lengths = [len(c) for c in cols_of]
+        if not qname.tokens or not unique or not all(lengths):
+            return [1.0] * len(cols_of)
+        cols = np.fromiter((c for cs in cols_of for c in cs), dtype=np.int64)
+        starts = np.cumsum([0, *lengths[:-1]])
+        q_w = np.array([self.weight(t) for t in qname.tokens])
+        c_w = np.array([self.weight(t) for t in unique])[cols]
+        row_best = np.maximum.reduceat(matrix[:, cols], starts, axis=1)  # query token × name
+        q_cover = (q_w[:, None] * row_best).sum(axis=0) / q_w.sum()
+        col_best = matrix.max(axis=0)[cols]
+        c_cover = np.add.reduceat(c_w * col_best, starts) / np.add.reduceat(c_w, starts)
+        return (0.5 * (q_cover + c_cover)).tolist()
 
     def _finish(self, query, qname, indexed: IndexedName, entry: Entry, comparison) -> Match:  # noqa: ANN001
         score = comparison.score
