@@ -242,31 +242,35 @@ def load_delta(
     return None
 
 
+# Addresses of the active snapshots with the entity that holds them.
+LISTED_ADDRESSES = (
+    sa.select(
+        crypto_addresses.c.address,
+        crypto_addresses.c.asset,
+        crypto_addresses.c.chain,
+        crypto_addresses.c.entity_id,
+        crypto_addresses.c.snapshot_id,
+        snapshots.c.source,
+        snapshots.c.version,
+        entities.c.caption,
+        entities.c.schema,
+    )
+    .join(active_snapshots, active_snapshots.c.snapshot_id == crypto_addresses.c.snapshot_id)
+    .join(snapshots, snapshots.c.id == crypto_addresses.c.snapshot_id)
+    .join(
+        entities,
+        sa.and_(
+            entities.c.snapshot_id == crypto_addresses.c.snapshot_id,
+            entities.c.entity_id == crypto_addresses.c.entity_id,
+        ),
+    )
+)
+
+
 def find_address(conn: sa.Connection, address: str) -> list[sa.Row]:
     """Listed entities holding ``address`` (canonical form) in the active snapshots."""
-    query = (
-        sa.select(
-            crypto_addresses.c.address,
-            crypto_addresses.c.asset,
-            crypto_addresses.c.chain,
-            crypto_addresses.c.entity_id,
-            crypto_addresses.c.snapshot_id,
-            snapshots.c.source,
-            snapshots.c.version,
-            entities.c.caption,
-            entities.c.schema,
-        )
-        .join(active_snapshots, active_snapshots.c.snapshot_id == crypto_addresses.c.snapshot_id)
-        .join(snapshots, snapshots.c.id == crypto_addresses.c.snapshot_id)
-        .join(
-            entities,
-            sa.and_(
-                entities.c.snapshot_id == crypto_addresses.c.snapshot_id,
-                entities.c.entity_id == crypto_addresses.c.entity_id,
-            ),
-        )
-        .where(crypto_addresses.c.address == address)
-        .order_by(snapshots.c.source, crypto_addresses.c.entity_id)
+    query = LISTED_ADDRESSES.where(crypto_addresses.c.address == address).order_by(
+        snapshots.c.source, crypto_addresses.c.entity_id
     )
     return list(conn.execute(query))
 

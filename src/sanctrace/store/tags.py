@@ -10,11 +10,10 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 
 from sanctrace.chain.tags import Tag
-from sanctrace.store.snapshots import now
+from sanctrace.store.snapshots import LISTED_ADDRESSES, now
 from sanctrace.store.tables import (
     active_snapshots,
     crypto_addresses,
-    entities,
     snapshots,
     tag_sets,
     tags,
@@ -143,28 +142,7 @@ def tagged_addresses(conn: sa.Connection, chain: str) -> set[str]:
 
 # --- list addresses of the active snapshots -------------------------------------------------
 
-_LISTED = (
-    sa.select(
-        crypto_addresses.c.address,
-        crypto_addresses.c.asset,
-        crypto_addresses.c.chain,
-        crypto_addresses.c.entity_id,
-        crypto_addresses.c.snapshot_id,
-        snapshots.c.source,
-        snapshots.c.version,
-        entities.c.caption,
-        entities.c.schema,
-    )
-    .join(active_snapshots, active_snapshots.c.snapshot_id == crypto_addresses.c.snapshot_id)
-    .join(snapshots, snapshots.c.id == crypto_addresses.c.snapshot_id)
-    .join(
-        entities,
-        sa.and_(
-            entities.c.snapshot_id == crypto_addresses.c.snapshot_id,
-            entities.c.entity_id == crypto_addresses.c.entity_id,
-        ),
-    )
-)
+_LISTED = LISTED_ADDRESSES
 
 
 def listed(conn: sa.Connection, addresses: Sequence[str] | None = None) -> list[sa.Row]:
