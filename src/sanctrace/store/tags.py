@@ -6,10 +6,10 @@ Every function takes an open connection so the caller decides the transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from sanctrace.chain.tags import Tag
 from sanctrace.store.snapshots import LISTED_ADDRESSES, now
 from sanctrace.store.tables import (
     active_snapshots,
@@ -18,6 +18,9 @@ from sanctrace.store.tables import (
     tag_sets,
     tags,
 )
+
+if TYPE_CHECKING:  # the repository stores tag records; it does not need the engine
+    from sanctrace.chain.tags import Tag
 
 BATCH = 5_000
 CHUNK = 500  # values per IN (...) list
