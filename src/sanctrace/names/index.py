@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from functools import lru_cache
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from sanctrace.names.normalize import NameToken, NormalizedName
 
 TRIGRAM_SHARE = 0.8  # a token fully matched by trigrams counts this much of a skeleton hit
 MAX_KEY_SHARE = 0.05
+QUERY_TRIGRAM_FORMS = 3  # a query's trigrams come from its three likeliest readings
 
 
 def _trigrams(form: str) -> set[str]:
@@ -25,10 +27,14 @@ def _trigrams(form: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
-def token_keys(token: NameToken, all_forms: bool) -> list[tuple[str, float]]:
-    """(key, share) pairs of one token; the shares of a token's trigrams add up to TRIGRAM_SHARE."""
+@lru_cache(maxsize=100_000)
+def token_keys(token: NameToken, max_forms: int = 8) -> tuple[tuple[str, float], ...]:
+    """(key, share) pairs of one token; the shares of a token's trigrams add up to TRIGRAM_SHARE.
+
+    Skeletons come from every form; trigrams from the first ``max_forms`` forms.
+    """
     keys = [("s:" + s, 1.0) for s in token.skeletons]
-    forms = token.forms if all_forms else token.forms[:1]
+    forms = token.forms[:max_forms]
     grams: set[str] = set()
     for form in forms:
         if len(form) >= 3:
@@ -36,7 +42,7 @@ def token_keys(token: NameToken, all_forms: bool) -> list[tuple[str, float]]:
     if grams:
         share = TRIGRAM_SHARE / (len(grams) / max(1, len(forms)))
         keys.extend(("g:" + g, share) for g in grams)
-    return keys
+    return tuple(keys)
 
 
 class NameIndex:
@@ -61,7 +67,7 @@ class NameIndex:
         seen: set[str] = set()
         for token in name.tokens:
             self._df_tokens[token.skeletons[0]] += 1
-            for key, _ in token_keys(token, all_forms=True):
+            for key, _ in token_keys(token):
                 if key not in seen:
                     seen.add(key)
                     self._build[key].append(name_id)
@@ -90,7 +96,7 @@ class NameIndex:
         max_df = max(50, int(len(self.names) * MAX_KEY_SHARE))
         arrays, weights = [], []
         for token in query.tokens:
-            for key, share in token_keys(token, all_forms=True):
+            for key, share in token_keys(token, QUERY_TRIGRAM_FORMS):
                 ids = self._postings.get(key)
                 # Common trigrams are skipped; a token's own skeleton never is, or a query of
                 # common names (محمد علي) would find nothing.
