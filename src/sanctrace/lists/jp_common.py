@@ -11,6 +11,7 @@ import unicodedata
 from datetime import date, datetime
 
 from sanctrace.countries import COUNTRIES, country_code  # noqa: F401 - re-exported
+from sanctrace.lists.dates import iso_date
 
 # Era name (and its one-letter abbreviation) -> Western year of era year 1.
 ERAS: dict[str, int] = {
@@ -69,20 +70,6 @@ def is_unknown(text: str) -> bool:
     """True for the cells that mean "unknown" or "none" (不明, 不詳, a lone dash …)."""
     value = nfkc(text).strip()
     return not value or value in UNKNOWN_MARKERS or value.lower() in ("unknown", "n/a")
-
-
-def iso_date(year: int, month: int | None = None, day: int | None = None) -> str | None:
-    """ISO text for a full or partial date; None when the parts are not a real date."""
-    try:
-        if month and day:
-            return date(year, month, day).isoformat()
-        if month:
-            date(year, month, 1)
-            return f"{year:04d}-{month:02d}"
-        date(year, 1, 1)
-        return f"{year:04d}"
-    except ValueError:
-        return None
 
 
 def parse_jp_dates(value: object) -> list[str]:
