@@ -167,3 +167,20 @@ def test_rescreening_on_a_new_snapshot(loaded, fixtures, tmp_path):
     ]
     (gone,) = retired_matches(loaded)
     assert gone.customer_id == "C1" and "removed from us_ofac_sdn" in gone.retired_reason
+
+
+def test_lists_load_rescreens_stored_customers(tmp_path, fixtures):
+    db_url = f"sqlite:///{tmp_path / 'auto.db'}"
+    db = open_database(db_url)
+    with db.begin() as conn:
+        customer_repo.upsert_customers(
+            conn,
+            [{"id": "C1", "kind": "person", "names": [("reading", "コルネフスキー アルカジー")]}],
+        )
+    db.dispose()
+    loaded = run("lists", "load", str(fixtures / "lists" / "ofac_csv"), db=db_url)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "re-screened against the changes: 1 new matches, 0 retired" in loaded.stderr
+    db = open_database(db_url)
+    assert [(m.customer_id, m.entity_id) for m in open_matches(db)] == [("C1", "us_ofac_sdn:10001")]
+    db.dispose()
