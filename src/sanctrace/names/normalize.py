@@ -146,7 +146,7 @@ def variants(text: str, schema: str | None = None) -> list[NormalizedName]:
         if script in JAPANESE_SCRIPTS and schema != "Person" and _has_kanji(piece):
             from sanctrace.names.glossary import translate_ja
 
-            for rendering in translate_ja(find_legal_forms(_fold(piece))[0])[:2]:
+            for rendering in translate_ja(find_legal_forms(_fold(piece))[0])[:1]:
                 translated = normalize(rendering, via="translation")
                 if translated.tokens:
                     out.append(
