@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -252,7 +253,7 @@ def screen_name(
     query = NameQuery(text, schema, birth_date, country, kana)
     matches = screener.screen(query, top=top, threshold=threshold)
     if as_json:
-        print_json({"query": text, "matches": [match_dict(m) for m in matches]})
+        print_json({"query": text, "matches": [asdict(m) for m in matches]})
     else:
         if not matches:
             out.print(f"no match at or above {threshold or screener.threshold:.2f}")
@@ -314,22 +315,6 @@ def screen_customers_cmd(
             f"{run.customers} customers screened: {run.matches} matches ({run.new} new)",
             soft_wrap=True,
         )
-
-
-def match_dict(m) -> dict:  # noqa: ANN001 - a sanctrace.model.Match
-    return {
-        "entity_id": m.entity_id,
-        "source": m.source,
-        "source_id": m.source_id,
-        "schema": m.schema,
-        "entity_name": m.entity_name,
-        "matched_name": m.matched_name,
-        "query_name": m.query_name,
-        "score": m.score,
-        "explanation": m.explanation,
-        "features": m.features,
-        "snapshot_id": m.snapshot_id,
-    }
 
 
 # --- chain ---------------------------------------------------------------------------------------

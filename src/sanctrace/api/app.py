@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import asdict
 
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
@@ -75,19 +76,8 @@ class ScreenerCache:
 
 
 def _match_out(m: Match) -> MatchOut:
-    return MatchOut(
-        entity_id=m.entity_id,
-        source=m.source,
-        source_id=m.source_id,
-        schema_=m.schema,
-        entity_name=m.entity_name,
-        matched_name=m.matched_name,
-        query_name=m.query_name,
-        score=m.score,
-        explanation=m.explanation,
-        features=m.features,
-        snapshot_id=m.snapshot_id,
-    )
+    # The record's "schema" is "schema_" here: pydantic reserves the plain name.
+    return MatchOut(**{**asdict(m), "schema_": m.schema})
 
 
 def create_app(db_url: str | None = None) -> FastAPI:
