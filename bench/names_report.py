@@ -56,6 +56,12 @@ def table(title: str, headers: list[str], rows: list[list]) -> str:
     return "\n".join(out)
 
 
+def confusion_row(label: str, c: dict) -> list:
+    """One table row of a confusion summary: label, n, TP, FP, TN, FN, precision, recall, F1."""
+    keys = ("n", "tp", "fp", "tn", "fn", "precision", "recall", "f1")
+    return [label, *(c[k] for k in keys)]
+
+
 def verdict(value: float | None, target: float, higher_is_better: bool) -> str:
     if value is None:
         return "n/a"
@@ -158,33 +164,9 @@ def report(r: dict, examples: int = 5) -> str:
     ours, lv2 = r["pairs"]["sanctrace"], r["pairs"]["logic_v2"]
     rows = []
     for label, c in ((f"sanctrace @ {thr}", ours), ("logic-v2 @ 0.7", lv2)):
-        rows.append(
-            [
-                label,
-                c["n"],
-                c["tp"],
-                c["fp"],
-                c["tn"],
-                c["fn"],
-                c["precision"],
-                c["recall"],
-                c["f1"],
-            ]
-        )
+        rows.append(confusion_row(label, c))
     for label, c in (("sanctrace best", ours["best"]), ("logic-v2 best", lv2["best"])):
-        rows.append(
-            [
-                f"{label} @ {c['threshold']:.2f}",
-                c["n"],
-                c["tp"],
-                c["fp"],
-                c["tn"],
-                c["fn"],
-                c["precision"],
-                c["recall"],
-                c["f1"],
-            ]
-        )
+        rows.append(confusion_row(f"{label} @ {c['threshold']:.2f}", c))
     parts.append(
         table(
             f"Labelled pairs (nomenklatura bench cases); target F1 ≥ {TARGETS['pairs_f1']}; "
@@ -197,20 +179,7 @@ def report(r: dict, examples: int = 5) -> str:
         table(
             "Labelled pairs by case group (sanctrace, default threshold)",
             ["group", "n", "TP", "FP", "TN", "FN", "precision", "recall", "F1"],
-            [
-                [
-                    g,
-                    c["n"],
-                    c["tp"],
-                    c["fp"],
-                    c["tn"],
-                    c["fn"],
-                    c["precision"],
-                    c["recall"],
-                    c["f1"],
-                ]
-                for g, c in ours["by_group"].items()
-            ],
+            [confusion_row(g, c) for g, c in ours["by_group"].items()],
         )
     )
     m = r["meti"]
