@@ -13,8 +13,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# The tests run the Spark job in local mode, so they install the spark extra too.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -32,13 +33,15 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix src tests bench
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -e '.[dev,spark,bench]'
 	touch $@
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/lists.py
 	$(BIN)/python bench/names.py
 	$(BIN)/python bench/chain.py
+	$(BIN)/python bench/exposure.py
+	$(BIN)/python bench/network.py
 
 clean:
 	rm -rf $(VENV) demo-world demo-report sanctrace.db .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""``sanctrace chain …``: load chain data, report it, load attribution tags, cluster addresses."""
+"""``sanctrace chain …``: load chain data, report it, load tags, cluster addresses, exposure."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from rich.table import Table
 
 from sanctrace.cli_support import err, open_db, out, print_json, progress_bar, state
 
-chain_app = typer.Typer(help="Blockchain data: load, status, tags, cluster.", no_args_is_help=True)
+chain_app = typer.Typer(
+    help="Blockchain data: load, status, tags, cluster, exposure.", no_args_is_help=True
+)
 
 
 @chain_app.command("load")
@@ -126,3 +128,110 @@ def chain_cluster(
         highlight=False,
         soft_wrap=True,
     )
+
+
+@chain_app.command("exposure")
+def chain_exposure(
+    model: Annotated[str, typer.Option(help="Taint model: haircut, poison or fifo.")] = "haircut",
+    hops: Annotated[int, typer.Option(help="Hop limit (0–10).")] = 5,
+    direction: Annotated[
+        str, typer.Option(help="in: source of funds (deposits); out: destination (withdrawals).")
+    ] = "in",
+    flagged: Annotated[
+        Path | None,
+        typer.Option("--flagged", help="Addresses to flag instead of the lists and tags."),
+    ] = None,
+    tx: Annotated[str | None, typer.Option("--tx", help="A transaction id.")] = None,
+    output: Annotated[
+        int | None, typer.Option("--output", help="With --tx: one output of it.")
+    ] = None,
+    address: Annotated[str | None, typer.Option("--address", help="An address.")] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every tainted output of the chain, as CSV.")
+    ] = False,
+    chain: Annotated[
+        str | None, typer.Option(help="Chain (default: the address's chain, else btc).")
+    ] = None,
+    paths: Annotated[int, typer.Option(help="Evidence paths to show.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    out_csv: Annotated[
+        Path | None, typer.Option("--out", help="With --all: write the CSV here (else stdout).")
+    ] = None,
+) -> None:
+    """Direct and indirect exposure of a transaction, output or address to flagged funds."""
+    from sanctrace.monitor.exposure import ExposureService, Question, check_options
+
+    if sum(x is not None and x is not False for x in (tx, address, every or None)) != 1:
+        raise typer.BadParameter("give exactly one of --tx, --address or --all")
+    service = ExposureService(open_db())
+    if every:
+        if direction != "in":
+            raise typer.BadParameter("--all computes the source of funds: use --direction in")
+        check_options(model, hops)
+        engine, basis = service.table(chain or "btc", model, hops, flagged)
+        if out_csv is not None:
+            rows = engine.write_csv(out_csv)
+        else:
+            import pyarrow.csv as pacsv
+
+            table = engine.table()
+            rows = table.num_rows
+            sink = typer.get_binary_stream("stdout")
+            pacsv.write_csv(table, sink)
+        where = f" to {out_csv}" if out_csv else ""
+        err.print(
+            f"{chain or 'btc'}: {rows:,} tainted outputs ({model}, {hops} hops){where}; "
+            f"{basis['flagged']:,} flagged addresses",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    q = Question(chain, tx, output, address, direction, model, hops, paths)
+    answer = service.screen(q, flagged)
+    if as_json:
+        print_json(answer)
+        return
+    _print_exposure(answer)
+
+
+def _print_exposure(a: dict) -> None:
+    """The human form of one exposure answer: summary, breakdowns, evidence paths."""
+    view = "source of funds" if a["direction"] == "in" else "destination of funds"
+    hops = "–" if a["min_hops"] is None else str(a["min_hops"])
+    out.print(
+        f"{a['subject']} ({a['chain']}, {view}, {a['model']}, ≤{a['hops_limit']} hops): "
+        f"{a['tainted_value']:,.0f} of {a['value']:,} flagged ({a['fraction']:.2%}), "
+        f"nearest {hops} hops → {a['risk']['action'].upper()} ({a['risk']['why']})",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    if a["by_entity"]:
+        table = Table("entity", "category", "tainted", "fraction")
+        for e in a["by_entity"]:
+            table.add_row(
+                e.get("label") or e.get("entity") or "?",
+                e.get("category") or "",
+                f"{e['tainted_value']:,.0f}",
+                f"{e['fraction']:.2%}",
+            )
+        out.print(table)
+    for n, path in enumerate(a["paths"], 1):
+        out.print(f"path {n}: {path['value']:,.0f} over {path['hops']} hops", markup=False)
+        for step in path["steps"]:
+            tags = f" [{', '.join(step['tags'])}]" if step["tags"] else ""
+            out.print(
+                f"  {step['txid']}:{step['output_index']} {step['address'] or '?'} "
+                f"{step['amount']:,}{tags}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+    for s in a["stopped"]:
+        out.print(
+            f"stopped at {s['label']}: {s['address']} ({s['tainted_value']:,.0f})",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )

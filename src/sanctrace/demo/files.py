@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+from sanctrace.demo.chain_world import ChainWorld
 from sanctrace.demo.world import ListEntry, World
 from sanctrace.fileio import write_atomic
 
@@ -101,4 +102,15 @@ def write_world(world: World, folder: Path) -> dict[str, Path]:
     )
     files["truth"] = folder / "truth.json"
     write_atomic(files["truth"], json.dumps(world.truth, indent=2, ensure_ascii=False) + "\n")
+    return files
+
+
+def write_chain(chain: ChainWorld, folder: Path) -> dict[str, Path]:
+    """The demo chain as BigQuery-layout JSON lines and its attribution tags as a tag CSV."""
+    from sanctrace.chain.tags import CSV_COLUMNS
+
+    files = {"chain": folder / "chain" / "btc_transactions.jsonl", "tags": folder / "tags.csv"}
+    write_atomic(files["chain"], "".join(json.dumps(r) + "\n" for r in chain.rows))
+    rows = [[t.get(c, "") for c in CSV_COLUMNS] for t in chain.tags]
+    write_atomic(files["tags"], csv_text(list(CSV_COLUMNS), rows))
     return files

@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.console import Console
 
 from sanctrace.demo.files import csv_text, write_world
+from sanctrace.demo.trace import trace_demo_chain
 from sanctrace.demo.world import generate
 from sanctrace.fileio import write_atomic
 from sanctrace.lists.snapshots import diff, load_lists, status
@@ -182,6 +183,10 @@ def run_demo(
             ],
         ),
     )
+    with console.status("tracing deposits and withdrawals on chain"):
+        line, context["exposure"] = trace_demo_chain(db, world, folder, report_dir, seed)
+    summary.steps.append(("chain", line))
+
     context["steps"] = summary.steps
     context["elapsed"] = f"{time.perf_counter() - started:.1f}"
     env = Environment(

@@ -119,7 +119,7 @@ def is_sanctioned(tag: dict) -> bool:
     return tag.get("category") == SANCTIONED or (tag.get("abuse") or "") in SANCTION_ABUSE
 
 
-def _tag_of(d: dict) -> Tag:
+def tag_of(d: dict) -> Tag:
     return Tag(d["address"], d["chain"], d["label"], d["category"], d["actor"], d["source"],
                d["confidence"], d["jurisdiction"], abuse=d.get("abuse"))  # fmt: skip
 
@@ -164,7 +164,7 @@ def _listed_tag(hit: dict) -> dict:
 
 
 def _reason(route: ClusterPath, tag: dict) -> str:
-    text = route.describe(_tag_of(tag))
+    text = route.describe(tag_of(tag))
     return text + (f" (abuse: {tag['abuse']})" if tag.get("abuse") else "")
 
 

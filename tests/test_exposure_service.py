@@ -1,0 +1,199 @@
+"""Exposure screening end to end: the demo chain, lists and tags in a database, the CLI, the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import socket
+import threading
+
+import httpx
+import pytest
+import uvicorn
+from helpers import run
+
+from sanctrace.chain.load import load_chain
+from sanctrace.chain.store import ChainStore
+from sanctrace.demo.chain_world import generate_chain
+from sanctrace.demo.files import write_chain, write_world
+from sanctrace.demo.world import generate
+from sanctrace.lists.snapshots import load_lists
+from sanctrace.monitor.addresses import load_tags
+from sanctrace.monitor.exposure import ExposureRequestError, ExposureService, Question
+from sanctrace.store import open_database
+
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A small demo world: list and tags in a SQLite file, its chain in a chain store."""
+    folder = tmp_path_factory.mktemp("exposure")
+    world = generate(SEED, 400)
+    files = write_world(world, folder / "world")
+    chain = generate_chain(world, SEED)
+    chain_files = write_chain(chain, folder / "world")
+    db_url = f"sqlite:///{folder / 'exposure.db'}"
+    db = open_database(db_url)
+    load_lists(db, [files["list"]], source="demo_sdn", fmt="ofac_csv")
+    load_tags(db, [chain_files["tags"]], fmt="csv")
+    store = ChainStore(folder / "data" / "chain")
+    load_chain([chain_files["chain"]], fmt="btc_bigquery", store=store)
+    return {"db": db, "db_url": db_url, "store": store, "truth": chain.truth, "folder": folder}
+
+
+@pytest.fixture(scope="module")
+def service(world):
+    return ExposureService(world["db"], world["store"])
+
+
+def deposit(world, key):
+    return world["truth"]["deposits"][key]["address"]
+
+
+@pytest.mark.parametrize(
+    "key", ["direct_from_listed_exchange", "mining_payout_merged", "peel_chain"]
+)
+def test_planted_deposits_show_their_exposure(world, service, key):
+    planted = world["truth"]["deposits"][key]
+    answer = service.screen(Question(chain="btc", address=planted["address"]))
+    assert answer["min_hops"] == planted["hops"]
+    assert answer["fraction"] == pytest.approx(planted["haircut"], rel=1e-9)
+    assert answer["risk"]["action"] == ("block" if planted["hops"] == 1 else "review")
+    assert answer["by_entity"] and answer["by_entity"][0]["category"] == "sanctioned"
+    # The best evidence path starts at a flagged output and ends at the deposit.
+    steps = answer["paths"][0]["steps"]
+    assert steps[0]["tags"] and steps[-1]["address"] == planted["address"]
+    assert len(steps) == planted["hops"] + 1
+    assert answer["basis"]["snapshots"] == {"demo_sdn": 1}
+
+
+def test_hop_limit_and_stop_entities(world, service):
+    far = deposit(world, "beyond_hop_limit")
+    assert service.screen(Question(chain="btc", address=far))["tainted_value"] == 0
+    reached = service.screen(Question(chain="btc", address=far, hops=10))
+    assert reached["min_hops"] == world["truth"]["deposits"]["beyond_hop_limit"]["hops"]
+    via_exchange = service.screen(
+        Question(chain="btc", address=deposit(world, "through_other_exchange"))
+    )
+    assert via_exchange["tainted_value"] == 0 and via_exchange["risk"]["action"] == "allow"
+    clean = world["truth"]["deposits"]["clean"][0]
+    assert service.screen(Question(chain="btc", address=clean))["tainted_value"] == 0
+
+
+def test_withdrawal_destination_of_funds(world, service):
+    planted = world["truth"]["withdrawals"]["forwarded_to_listed"]
+    by_address = service.screen(Question(chain="btc", address=planted["address"], direction="out"))
+    assert by_address["min_hops"] == planted["hops"] and by_address["tainted_value"] > 0
+    by_tx = service.screen(
+        Question(chain="btc", txid=planted["txid"], output_index=0, direction="out")
+    )
+    assert by_tx["tainted_value"] == pytest.approx(by_address["tainted_value"])
+    assert by_tx["paths"][0]["steps"][-1]["address"] == planted["reaches"]
+
+
+def test_bad_questions(service):
+    with pytest.raises(ExposureRequestError, match="exactly one"):
+        service.screen(Question(chain="btc"))
+    with pytest.raises(ExposureRequestError, match="hops 11"):
+        service.screen(Question(chain="btc", txid="00" * 32, hops=11))
+    with pytest.raises(ExposureRequestError, match="nothing loaded"):
+        service.screen(Question(chain="ltc", txid="00" * 32))
+
+
+def test_cli_contract(world, monkeypatch, tmp_path):
+    monkeypatch.setenv("SANCTRACE_DATA_DIR", str(world["folder"] / "data"))
+    db = world["db_url"]
+    out = tmp_path / "exposure.csv"
+    result = run("chain", "exposure", "--all", "--direction", "in", "--out", str(out), db=db)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert list(rows[0]) == [
+        "txid",
+        "output_index",
+        "address",
+        "value",
+        "tainted_value",
+        "fraction",
+        "hops",
+    ]
+    by_address = {r["address"]: r for r in rows}
+    direct = by_address[deposit(world, "direct_from_listed_exchange")]
+    assert direct["hops"] == "1" and float(direct["fraction"]) == 1.0
+    assert {r["hops"] for r in rows} >= {"0", "1", "2"}
+    assert all(int(r["hops"]) <= 5 for r in rows)
+    stdout = run("chain", "exposure", "--all", "--model", "poison", db=db)
+    assert stdout.returncode == 0 and stdout.stdout.startswith('"txid","output_index"')
+
+    one = run("chain", "exposure", "--address", deposit(world, "peel_chain"), "--json", db=db)
+    assert one.returncode == 0, one.stderr
+    answer = json.loads(one.stdout)
+    assert answer["min_hops"] == 4 and answer["risk"]["level"] == "indirect"
+    text = run("chain", "exposure", "--address", deposit(world, "peel_chain"), db=db)
+    assert "REVIEW" in text.stdout and "path 1" in text.stdout
+
+    flagged = tmp_path / "flagged.txt"
+    flagged.write_text(f"# user list\n{world['truth']['other_exchange']}\n")
+    mine = run(
+        "chain",
+        "exposure",
+        "--flagged",
+        str(flagged),
+        "--address",
+        deposit(world, "through_other_exchange"),
+        "--json",
+        db=db,
+    )
+    assert mine.returncode == 0, mine.stderr
+    assert json.loads(mine.stdout)["min_hops"] == 1
+
+    bad = run("chain", "exposure", "--address", "x", "--tx", "y", db=db)
+    assert bad.returncode == 2
+    too_far = run("chain", "exposure", "--all", "--hops", "11", db=db)
+    assert too_far.returncode == 1 and too_far.stderr.count("\n") == 1
+    assert "hops 11" in too_far.stderr
+
+
+@pytest.fixture
+def api(world, monkeypatch):
+    monkeypatch.setenv("SANCTRACE_DATA_DIR", str(world["folder"] / "data"))
+    from sanctrace.api.app import create_app
+
+    app = create_app(world["db_url"])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=30)
+    sock.close()
+
+
+def test_api_screens_a_deposit_before_credit(world, api):
+    with httpx.Client(base_url=api, timeout=60) as client:
+        reply = client.post(
+            "/v1/screen/transaction",
+            json={"address": deposit(world, "direct_from_listed_exchange"), "chain": "btc"},
+        )
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        assert body["risk"]["action"] == "block" and body["min_hops"] == 1
+        assert body["paths"][0]["steps"][0]["tags"]
+        planted = world["truth"]["withdrawals"]["forwarded_to_listed"]
+        out = client.post(
+            "/v1/screen/transaction",
+            json={"txid": planted["txid"], "output_index": 0, "direction": "out"},
+        )
+        assert out.status_code == 200 and out.json()["min_hops"] == 2
+        missing = client.post("/v1/screen/transaction", json={"txid": "ab" * 32})
+        assert missing.status_code == 404
+        both = client.post("/v1/screen/transaction", json={"txid": "ab", "address": "x"})
+        assert both.status_code == 422
+        assert (
+            client.post("/v1/screen/transaction", json={"txid": "ab", "hops": 11}).status_code
+            == 422
+        )
