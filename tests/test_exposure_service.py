@@ -11,8 +11,8 @@ import threading
 import httpx
 import pytest
 import uvicorn
-from helpers import run
 
+from helpers import run
 from sanctrace.chain.load import load_chain
 from sanctrace.chain.store import ChainStore
 from sanctrace.demo.chain_world import generate_chain

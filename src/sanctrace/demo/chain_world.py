@@ -160,7 +160,7 @@ def generate_chain(world: World, seed: int) -> ChainWorld:
     payout = b.pay([rewards[0]], [(m, 70_000_000) for m in miners], change=mining[0])
     b.seal()
     w = next(picks)
-    merged = b.pay([payout[0], clean[0]], [(w.address, 200_000_000)], change=miners[0])
+    b.pay([payout[0], clean[0]], [(w.address, 200_000_000)], change=miners[0])
     plant("mining_payout_merged", w.address, w.customer_id, hops=2,
           haircut=70_000_000 / (70_000_000 + clean[0].value))  # fmt: skip
     b.seal()
