@@ -114,6 +114,15 @@ def test_write_status_and_read(tmp_path: Path) -> None:
     assert store.table("trx", "transfers").num_rows == 0
 
 
+def test_relative_root(tmp_path: Path, monkeypatch) -> None:
+    # The default data directory is relative (./sanctrace-data).
+    monkeypatch.chdir(tmp_path)
+    store = ChainStore(Path("data") / "chain")
+    summary = store.write("eth", _transfers(3), [Path("a.json")], SHA, fmt="test")
+    assert summary.parts == [f"eth/transfers/part-{SHA[:16]}.parquet"]
+    assert store.table("eth", "transfers").num_rows == 3
+
+
 def test_unknown_heights_are_null(tmp_path: Path) -> None:
     store = ChainStore(tmp_path)
     store.write("btc", [_block(None)], [Path("x.blk")], SHA)

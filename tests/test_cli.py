@@ -92,6 +92,15 @@ def test_demo_writes_report(tmp_path, db):
     found = {tuple(line.split(",")[:3:2]) for line in hits}
     planted = {(w["customer_id"], w["address"]) for w in truth["listed_wallets"]}
     assert planted and planted <= found
+    # The on-chain step: the planted direct deposit is in the exposure file at one hop, and the
+    # report draws its evidence path.
+    direct_rows = [
+        line.split(",")
+        for line in (tmp_path / "demo-report" / "exposure.csv").read_text().splitlines()[1:]
+    ]
+    assert 'id="deposits"' in html and 'class="path"' in html
+    assert any(r[-1] == "1" and float(r[-2]) == 1.0 for r in direct_rows)
+    assert "ownership-chain" in html and "ORCHID STRAITS TRADING" in html
     # Deterministic: a second run regenerates the same world and finds the same hits.
     second = run("demo", "--customers", "600", db=db, cwd=tmp_path)
     assert second.returncode == 0

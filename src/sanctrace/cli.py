@@ -13,6 +13,7 @@ from rich.table import Table
 
 from sanctrace import __version__
 from sanctrace.cli_chain import chain_app
+from sanctrace.cli_network import network_app
 from sanctrace.cli_support import err, open_db, out, print_json, progress_bar, state
 from sanctrace.model import SanctraceError
 
@@ -30,6 +31,7 @@ screen_app = typer.Typer(
 app.add_typer(lists_app, name="lists")
 app.add_typer(screen_app, name="screen")
 app.add_typer(chain_app, name="chain")
+app.add_typer(network_app, name="network")
 
 
 def _version(value: bool) -> None:

@@ -1,4 +1,5 @@
-"""The REST API: name and address screening, list status. Every answer names its snapshots."""
+"""The REST API: screening of names, addresses, transactions and companies; list status.
+Every answer names its snapshots."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from sanctrace import __version__
+from sanctrace.api.companies import company_router
+from sanctrace.api.exposure import exposure_router
 from sanctrace.lists.snapshots import status
 from sanctrace.model import Match, NameQuery
 from sanctrace.monitor.addresses import AddressScreener
@@ -122,4 +125,6 @@ def create_app(db_url: str | None = None) -> FastAPI:
         """List hits, tags and cluster tags of an address; ``snapshots`` names the lists."""
         return addresses.screen(request.address)
 
+    app.include_router(exposure_router(db))
+    app.include_router(company_router(db))
     return app

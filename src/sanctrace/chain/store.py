@@ -456,7 +456,7 @@ class _PartWriter:
             folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".part-{self.stem}.", suffix=".tmp")
             os.close(fd)
-            self.temps[table] = Path(tmp)
+            self.temps[table] = folder / Path(tmp).name  # mkstemp answers an absolute path
             self.writers[table] = pq.ParquetWriter(tmp, batch.schema, compression="zstd")
         self.writers[table].write_table(batch)
 

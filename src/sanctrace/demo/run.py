@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.console import Console
 
 from sanctrace.demo.files import csv_text, write_world
+from sanctrace.demo.ownership import ownership_section
 from sanctrace.demo.trace import trace_demo_chain
 from sanctrace.demo.world import generate
 from sanctrace.fileio import write_atomic
@@ -183,6 +184,10 @@ def run_demo(
             ],
         ),
     )
+    with console.status("checking corporate customers through their owners"):
+        context["ownership"] = ownership_section(db, folder)
+    summary.steps.append(("ownership", context["ownership"]["summary"]))
+
     with console.status("tracing deposits and withdrawals on chain"):
         line, context["exposure"] = trace_demo_chain(db, world, folder, report_dir, seed)
     summary.steps.append(("chain", line))

@@ -47,12 +47,11 @@ def trace_demo_chain(
     by_level: dict[str, int] = {}
     for d in exposed:
         by_level[d["risk"]["level"]] = by_level.get(d["risk"]["level"], 0) + 1
-    stopped = sum(1 for d in deposits if d["stopped"] and not d["tainted_value"])
     reached = sum(1 for w in withdrawals if w["tainted_value"] > 0)
     levels = ", ".join(f"{n} {level}" for level, n in sorted(by_level.items()))
     summary = (
         f"{len(chain.rows)} transactions loaded; {len(deposits)} deposits traced (haircut, 5 hops): "
-        f"{len(exposed)} exposed ({levels}), {stopped} stopped at another exchange; "
+        f"{len(exposed)} exposed ({levels}), {len(deposits) - len(exposed)} clean; "
         f"{reached} of {len(withdrawals)} withdrawals reach a listed address; "
         f"{tainted_outputs} tainted outputs in exposure.csv"
     )

@@ -23,7 +23,6 @@ import numpy as np
 
 from sanctrace.chain.addresses import parse_any
 from sanctrace.chain.exposure import DEFAULT_HOPS, MAX_HOPS, ExposureEngine
-from sanctrace.chain.exposure_account import AccountExposure
 from sanctrace.chain.flags import FlagSet
 from sanctrace.chain.graph import AccountGraph, UtxoGraph
 from sanctrace.chain.screening import ClusterFiles, ClusterIndex
@@ -187,6 +186,8 @@ class ExposureService:
                 engine = ExposureEngine(graph, flags, model=model, hops=hops, clusters=clusters)  # type: ignore[arg-type]
                 engine.run()
         else:
+            from sanctrace.chain.exposure_account import AccountExposure
+
             if model == "fifo":
                 raise ExposureRequestError("account chains support the haircut and poison models")
             key = (chain, id(graph), model, str(flagged_file), _flag_key(flags))
@@ -212,7 +213,7 @@ class ExposureService:
                 address = parsed.address
         with self._lock:
             engine, basis = self.engine(chain, q.model, q.hops, flagged_file)
-            if isinstance(engine, AccountExposure):
+            if not isinstance(engine, ExposureEngine):
                 if address is None:
                     raise ExposureRequestError(f"chain {chain}: screen an address, not a tx")
                 result = engine.address(address, q.direction)
