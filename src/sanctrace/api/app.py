@@ -3,7 +3,6 @@ Every answer names its snapshots."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict
 
 from fastapi import FastAPI
@@ -16,8 +15,9 @@ from sanctrace.lists.snapshots import status
 from sanctrace.model import Match, NameQuery
 from sanctrace.monitor.addresses import AddressScreener
 from sanctrace.monitor.screening import build_screener
+from sanctrace.monitor.snapshot_cache import SnapshotCache
 from sanctrace.names import Screener
-from sanctrace.store import Database, open_database
+from sanctrace.store import open_database
 
 
 class NameRequest(BaseModel):
@@ -56,28 +56,6 @@ class AddressRequest(BaseModel):
     address: str = Field(min_length=1, max_length=200)
 
 
-class ScreenerCache:
-    """One screener per set of active snapshots; rebuilt when a list load changes them."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.lock = threading.Lock()
-        self.key: tuple | None = None
-        self.screener: Screener | None = None
-
-    def snapshots(self) -> dict[str, int]:
-        return {source: info["snapshot"]["id"] for source, info in status(self.db).items()}
-
-    def get(self) -> tuple[Screener, dict[str, int]]:
-        snaps = self.snapshots()
-        key = tuple(sorted(snaps.items()))
-        with self.lock:
-            if self.screener is None or key != self.key:
-                self.screener = build_screener(self.db)
-                self.key = key
-            return self.screener, snaps
-
-
 def _match_out(m: Match) -> MatchOut:
     # The record's "schema" is "schema_" here: pydantic reserves the plain name.
     return MatchOut(**{**asdict(m), "schema_": m.schema})
@@ -86,7 +64,7 @@ def _match_out(m: Match) -> MatchOut:
 def create_app(db_url: str | None = None) -> FastAPI:
     """The application over the database at ``db_url`` (resolved like the CLI's ``--db``)."""
     db = open_database(db_url)
-    cache = ScreenerCache(db)
+    cache: SnapshotCache[Screener] = SnapshotCache(db, build_screener)
     addresses = AddressScreener(db)
     app = FastAPI(title="sanctrace", version=__version__)
 

@@ -1,0 +1,110 @@
+"""``sanctrace network …``: check corporate customers through their owners and directors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from sanctrace.cli_support import err, open_db, out, print_json
+from sanctrace.model import SanctraceError
+
+network_app = typer.Typer(
+    help="Ownership and control: corporate customers checked through their owners.",
+    no_args_is_help=True,
+)
+
+VERDICT_STYLE = {"blocked": "bold red", "possibly_blocked": "bold yellow", "not_blocked": "green"}
+
+
+def chain_text(path: dict) -> str:
+    """A chain as text, owner first: ``A —100%→ B —60%→ C``."""
+    steps = path.get("steps") or []
+    if not steps:
+        return ""
+    parts = [steps[0]["owner_name"]]
+    for step in steps:
+        label = step.get("share") or step.get("link") or "?"
+        if step.get("link") not in (None, "ownership"):
+            label = f"{step['link']} {step['share']}" if step.get("share") else step["link"]
+        parts.append(f"—{label}→ {step['asset_name']}")
+    first = steps[0].get("owner_blocked_because")
+    return " ".join(parts) + (f"  ({steps[0]['owner_name']}: {first})" if first else "")
+
+
+def path_lines(result: dict) -> list[str]:
+    """The explanation of one result, one line per path, control path and signal."""
+    lines = []
+    for path in result["paths"]:
+        if path["kind"] == "match":
+            lines.append(
+                f"name match {path['score']:.2f} (threshold {path['threshold']:.2f}): "
+                f"{path['node_name']} ~ {path['entity_name']} [{path['entity_id']}, "
+                f"{path['source']} snapshot {path['snapshot_id']}]: {path['explanation']}"
+            )
+        else:
+            kind = "ownership" if path.get("certain", True) else "possible ownership"
+            lines.append(f"{kind}: {chain_text(path)}")
+    for path in result.get("control_paths", []):
+        lines.append(f"control: {chain_text(path)}")
+    for signal in result["signals"]:
+        lines.append(f"signal {signal['code']}: {signal['explanation']}")
+    return lines
+
+
+@network_app.command("check")
+def network_check(
+    paths: Annotated[
+        list[Path], typer.Argument(help="KYB files: FtM JSON lines or CSV (docs/companies.md).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Check corporate customers against the active lists: the companies, their owners, UBOs
+    and directors by name, then the 50% rule through ownership chains, and shell signals.
+
+    Problems with single records go to stderr and the rest is checked (exit 0); exit 1 when
+    no company could be read."""
+    from sanctrace.monitor.companies import check_companies, summary
+
+    check = check_companies(open_db(), paths)
+    for problem in check.problems:
+        err.print(f"problem: {problem}", markup=False, highlight=False, soft_wrap=True)
+    if not check.results:
+        raise SanctraceError(
+            f"{', '.join(str(p) for p in paths)}: no company could be read"
+            + (f" ({len(check.problems)} problems above)" if check.problems else "")
+        )
+    if as_json:
+        print_json(check.results)
+        return
+    snaps = ", ".join(f"{s} {i}" for s, i in sorted(check.snapshots.items()))
+    table = Table(title=Text(f"lists: {snaps}"))
+    for column in ("company", "id", "verdict", "controlled", "why"):
+        table.add_column(column, overflow="fold")
+    for r in check.results:
+        style = VERDICT_STYLE.get(r["verdict"], "")
+        table.add_row(
+            Text(r["name"]),
+            Text(r["entity_id"]),
+            Text(r["verdict"], style=style),
+            "yes" if r["controlled"] else "no",
+            Text(summary(r)),
+        )
+    out.print(table)
+    for r in check.results:
+        lines = path_lines(r)
+        if not lines:
+            continue
+        out.print(f"{r['name']} [{r['entity_id']}]: {r['verdict']}", markup=False, highlight=False)
+        for line in lines:
+            out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    flagged = len(check.flagged)
+    err.print(
+        f"{len(check.results)} companies checked: {flagged} flagged, "
+        f"{len(check.problems)} problems",
+        markup=False,
+        highlight=False,
+    )

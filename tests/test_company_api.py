@@ -1,0 +1,145 @@
+"""``POST /v1/screen/company`` on a real server on 127.0.0.1 (both body forms, bad input)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from sanctrace.api.app import create_app
+from sanctrace.api.companies import company_router
+from sanctrace.lists.snapshots import load_lists
+from sanctrace.store import open_database
+
+
+def serve(app: FastAPI):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    return server, thread, sock
+
+
+@pytest.fixture
+def api(db_url, fixtures):
+    db = open_database(db_url)
+    load_lists(db, [fixtures / "lists" / "ofac_csv"])
+    server, thread, sock = serve(create_app(db.url))  # the application as served
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=30)
+    sock.close()
+    db.dispose()
+
+
+CHAIN = {
+    "id": "SG-1",
+    "name": "Orchid Straits Trading Pte. Ltd.",
+    "country": "SG",
+    "incorporation_date": "2022-04-18",
+    "shareholders": [
+        {
+            "id": "RU-2",
+            "name": "OOO Angara Kapital",
+            "type": "company",
+            "country": "RU",
+            "share": 100,
+            "shareholders": [
+                {
+                    "name": "Arkady Kornevsky",
+                    "country": "RU",
+                    "birth_date": "1971-02-14",
+                    "share": "60%",
+                }
+            ],
+        }
+    ],
+    "directors": [{"name": "Tan Wei Ming", "country": "SG"}],
+}
+
+
+def test_company_objects_with_nested_shareholders(api):
+    clean = {
+        "id": "JP-1",
+        "name": "Sakura Trading KK",
+        "country": "JP",
+        "shareholders": [{"name": "Yamada Taro", "country": "JP", "share": 100}],
+        "ubos": [{"name": "Yamada Taro", "country": "JP"}],
+    }
+    with httpx.Client(base_url=api, timeout=60) as client:
+        reply = client.post("/v1/screen/company", json={"companies": [CHAIN, clean]})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["snapshots"] == {"us_ofac_sdn": body["snapshots"]["us_ofac_sdn"]}
+    # Only the companies of the request are customers, not the shareholder company.
+    sg, jp = body["results"]
+    assert (sg["entity_id"], sg["verdict"], jp["entity_id"], jp["verdict"]) == (
+        "SG-1",
+        "blocked",
+        "JP-1",
+        "not_blocked",
+    )
+    steps = sg["paths"][0]["steps"]
+    assert [(s["owner_name"], s["asset"], s["share"]) for s in steps] == [
+        ("Arkady Kornevsky", "RU-2", "60%"),
+        ("OOO Angara Kapital", "SG-1", "100%"),
+    ]
+    assert steps[0]["origin"] == "request:companies[0].shareholders[0].shareholders[0]"
+    assert "third_country_front" in {s["code"] for s in sg["signals"]}
+    assert jp["paths"] == [] and jp["signals"] == [] and body["problems"] == []
+
+
+def test_ftm_records_and_problems_per_record(api):
+    records = [
+        {"id": "A", "schema": "Company", "properties": {"name": ["Kriptobirzha Primer"]}},
+        {"id": "B", "schema": "Company", "properties": {"name": ["Quiet Harbour Ltd"]}},
+        {"id": "o", "schema": "Ownership", "properties": {"owner": ["A"], "asset": ["B"],
+                                                          "percentage": ["140"]}},
+        {"schema": "Company"},
+    ]  # fmt: skip
+    with httpx.Client(base_url=api, timeout=60) as client:
+        reply = client.post("/v1/screen/company", json={"records": records})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert [(r["entity_id"], r["verdict"]) for r in body["results"]] == [
+        ("A", "blocked"),
+        ("B", "not_blocked"),
+    ]
+    assert body["results"][0]["paths"][0]["kind"] == "match"
+    texts = [p["text"] for p in body["problems"]]
+    assert texts[0].startswith("request:4: id: not an FtM entity")
+    assert texts[1].startswith("request:3: percentage:") and "over 100" in texts[1]
+
+
+def test_bad_requests(api):
+    with httpx.Client(base_url=api, timeout=60) as client:
+        both = client.post("/v1/screen/company", json={"records": [{}], "companies": [CHAIN]})
+        assert both.status_code == 422
+        assert client.post("/v1/screen/company", json={}).status_code == 422
+        bad_type = {**CHAIN, "directors": [{"name": "X", "type": "robot"}]}
+        assert client.post("/v1/screen/company", json={"companies": [bad_type]}).status_code == 422
+        nothing = client.post("/v1/screen/company", json={"records": [{"id": "x"}]})
+        assert nothing.status_code == 422
+        assert nothing.json()["detail"]["message"] == "no company could be read"
+
+
+def test_no_lists_is_503(tmp_path):
+    db = open_database(f"sqlite:///{tmp_path / 'bare.db'}")
+    app = FastAPI()
+    app.include_router(company_router(db))
+    server, thread, sock = serve(app)
+    try:
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        reply = httpx.post(f"{url}/v1/screen/company", json={"companies": [CHAIN]}, timeout=60)
+        assert reply.status_code == 503 and "no sanctions lists" in reply.json()["detail"]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+        db.dispose()
