@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
+from helpers import serving
 from sanctrace.api.app import create_app
 from sanctrace.api.companies import company_router
 from sanctrace.lists.snapshots import load_lists
 from sanctrace.store import open_database
 
 
-def serve(app: FastAPI):
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    return server, thread, sock
-
-
 @pytest.fixture
 def api(db_url, fixtures):
     db = open_database(db_url)
     load_lists(db, [fixtures / "lists" / "ofac_csv"])
-    server, thread, sock = serve(create_app(db.url))  # the application as served
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
+    with serving(create_app(db.url)) as url:  # the application as served
+        yield url
     db.dispose()
 
 
@@ -133,13 +117,9 @@ def test_no_lists_is_503(tmp_path):
     db = open_database(f"sqlite:///{tmp_path / 'bare.db'}")
     app = FastAPI()
     app.include_router(company_router(db))
-    server, thread, sock = serve(app)
     try:
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        reply = httpx.post(f"{url}/v1/screen/company", json={"companies": [CHAIN]}, timeout=60)
+        with serving(app) as url:
+            reply = httpx.post(f"{url}/v1/screen/company", json={"companies": [CHAIN]}, timeout=60)
         assert reply.status_code == 503 and "no sanctions lists" in reply.json()["detail"]
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
         db.dispose()

@@ -5,14 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import socket
-import threading
 
 import httpx
 import pytest
-import uvicorn
 
-from helpers import run
+from helpers import run, serving
 from sanctrace.chain.load import load_chain
 from sanctrace.chain.store import ChainStore
 from sanctrace.demo.chain_world import generate_chain
@@ -160,17 +157,8 @@ def api(world, monkeypatch):
     monkeypatch.setenv("SANCTRACE_DATA_DIR", str(world["folder"] / "data"))
     from sanctrace.api.app import create_app
 
-    app = create_app(world["db_url"])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
+    with serving(create_app(world["db_url"])) as url:
+        yield url
 
 
 def test_api_screens_a_deposit_before_credit(world, api):

@@ -5,14 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import socket
-import threading
 
 import httpx
 import pytest
-import uvicorn
 
-from helpers import run
+from helpers import run, serving
 from sanctrace.lists.snapshots import diff, load_lists
 from sanctrace.model import NameQuery
 from sanctrace.monitor.screening import (
@@ -111,17 +108,8 @@ def test_cli_screen_name_and_csv_contract(db_url, fixtures, tmp_path):
 def api(loaded):
     from sanctrace.api.app import create_app
 
-    app = create_app(loaded.url if "***" not in loaded.url else None)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
+    with serving(create_app(loaded.url if "***" not in loaded.url else None)) as url:
+        yield url
 
 
 def test_rest_api_screens_names_and_addresses(api):
