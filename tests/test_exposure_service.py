@@ -185,3 +185,37 @@ def test_api_screens_a_deposit_before_credit(world, api):
             client.post("/v1/screen/transaction", json={"txid": "ab", "hops": 11}).status_code
             == 422
         )
+
+
+def test_account_chain_address(tmp_path, monkeypatch):
+    """ETH transfers: a flagged sender taints a receiver (haircut share) and its onward transfer."""
+    from pathlib import Path
+
+    from sanctrace.chain.records import Transfer
+
+    bad, mid, clean, deposit = ("0x" + c * 40 for c in "abcd")
+    rows = [
+        (bad, mid, 30, 1),
+        (clean, mid, 70, 2),
+        (mid, deposit, 50, 3),
+    ]
+    transfers = [
+        Transfer("eth", "", s, r, amount, f"0x{n:064x}", -1, 100 + n, 1_700_000_000 + n)
+        for s, r, amount, n in rows
+    ]
+    store = ChainStore(tmp_path / "data" / "chain")
+    store.write("eth", transfers, [Path("eth.json")], "ef" * 32, fmt="test")
+    db_url = f"sqlite:///{tmp_path / 'eth.db'}"
+    flagged = tmp_path / "flagged.txt"
+    flagged.write_text(bad + "\n")
+    monkeypatch.setenv("SANCTRACE_DATA_DIR", str(tmp_path / "data"))
+    args = ["chain", "exposure", "--address", deposit, "--flagged", str(flagged), "--json"]
+    haircut = run(*args, db=db_url)
+    assert haircut.returncode == 0, haircut.stderr
+    answer = json.loads(haircut.stdout)
+    assert answer["chain"] == "eth" and answer["value"] == 50
+    assert answer["tainted_value"] == pytest.approx(15.0)  # 50 × 30/100
+    poison = json.loads(run(*args, "--model", "poison", db=db_url).stdout)
+    assert poison["tainted_value"] == pytest.approx(50.0)
+    fifo = run(*args, "--model", "fifo", db=db_url)
+    assert fifo.returncode == 1 and "haircut and poison" in fifo.stderr

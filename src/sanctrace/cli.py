@@ -329,7 +329,12 @@ def serve(
     import uvicorn
 
     from sanctrace.api.app import create_app
+    from sanctrace.chain import exposure, exposure_account
 
+    # The exposure kernels compile on first use (about 20 s, cached afterwards): not on a request.
+    with err.status("preparing the exposure engine"):
+        exposure.warm_up()
+        exposure_account.warm_up()
     uvicorn.run(create_app(state.db_url), host=host, port=port, log_level="warning")
 
 

@@ -153,6 +153,9 @@ def chain_exposure(
         str | None, typer.Option(help="Chain (default: the address's chain, else btc).")
     ] = None,
     paths: Annotated[int, typer.Option(help="Evidence paths to show.")] = 5,
+    token: Annotated[
+        str | None, typer.Option(help="Account chains: token contract ('' = native coin).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     out_csv: Annotated[
         Path | None, typer.Option("--out", help="With --all: write the CSV here (else stdout).")
@@ -187,7 +190,7 @@ def chain_exposure(
             soft_wrap=True,
         )
         return
-    q = Question(chain, tx, output, address, direction, model, hops, paths)
+    q = Question(chain, tx, output, address, direction, model, hops, paths, token)
     answer = service.screen(q, flagged)
     if as_json:
         print_json(answer)

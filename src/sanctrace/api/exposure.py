@@ -24,6 +24,7 @@ class TransactionRequest(BaseModel):
     model: Literal["haircut", "poison", "fifo"] = "haircut"
     hops: int = Field(default=DEFAULT_HOPS, ge=0, le=MAX_HOPS)
     paths: int = Field(default=5, ge=0, le=50)
+    token: str | None = Field(default=None, max_length=100)  # account chains
 
     @model_validator(mode="after")
     def _one_subject(self) -> TransactionRequest:
@@ -54,6 +55,7 @@ def exposure_router(db: Database) -> APIRouter:
             request.model,
             request.hops,
             request.paths,
+            request.token,
         )
         try:
             return service.screen(question)

@@ -55,6 +55,7 @@ class Question:
     model: str = "haircut"
     hops: int = DEFAULT_HOPS
     paths: int = 5
+    token: str | None = None  # account chains: the token contract ("" = the native coin)
 
     def check(self) -> None:
         if (self.txid is None) == (self.address is None):
@@ -216,7 +217,7 @@ class ExposureService:
             if not isinstance(engine, ExposureEngine):
                 if address is None:
                     raise ExposureRequestError(f"chain {chain}: screen an address, not a tx")
-                result = engine.address(address, q.direction)
+                result = engine.address(address, q.direction, token=q.token, paths=q.paths)
             elif address is not None:
                 result = engine.address(address, q.direction, paths=q.paths)
             elif q.output_index is not None:
