@@ -220,7 +220,7 @@ def chain_2009() -> dict:
     folder = DATA / "chain" / "btc" / "chain_2009_csv" / "sampledata_2009"
     if not folder.exists():
         return {"skipped": f"{folder} not found"}
-    from test_graph_cluster import chain_2009_tables
+    from chain2009 import chain_2009_tables
 
     tables = chain_2009_tables(folder)
     start = time.perf_counter()
