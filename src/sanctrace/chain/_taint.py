@@ -1,21 +1,26 @@
-"""Compiled taint kernels (numba, ``nogil``) for ``chain.exposure`` and ``chain.exposure_account``.
+"""Compiled taint kernels (numba, ``nogil``): the transaction rule and the bulk sweep.
 
 The semantics are those of ``docs/exposure.md``. Every UTXO kernel applies one transaction rule,
-``_tx_rule``: given the transaction's inputs (value, tainted fraction when the input
+``tx_rule``: given the transaction's inputs (value, tainted fraction when the input
 contributes, hop count) it gives each output its tainted fraction, tainted value and hop count
 under the chosen model. The kernels differ in which transactions they visit and where they keep
 results:
 
-* ``sweep_haircut``, ``sweep_poison``, ``sweep_fifo`` — every transaction in topological order,
-  results per output id (the bulk in-view; written out per model, as they are the hot loops);
-* ``sparse_sweep`` — a given topologically sorted set of transactions, results in local slots,
-  with optional top-k evidence paths (one output's out-view, and the per-entity re-runs of an
-  in-view on its ancestor cone);
-* ``cone`` and ``forward_region`` — the transactions such a sparse run needs.
+* ``sweep`` (here) — every transaction in topological order, results per output id (the bulk
+  in-view of ``ExposureEngine.run``), with the structure kernels it needs (creating
+  transaction per output, topological order);
+* ``_taint_query`` — one subject: a sparse sweep over a given region with optional top-k
+  evidence paths, per-group re-runs, and the regions themselves (ancestor cone, forward
+  region);
+* ``_taint_account`` — account chains: transfers in time order.
 
 Output kinds (per run): ``NORMAL`` propagates, ``SOURCE`` is fully tainted at hop 0 and keeps
 that, ``TERMINAL`` is computed but passes nothing on. A run maps each output's class bits
 (``FLAGGED`` | ``STOP``) to a kind through a four-entry table ``kmap``.
+
+numba's cache (``cache=True``) is checked against each kernel's own source file only: after
+editing ``tx_rule``, ``rule_buffers`` or the constants here, touch ``_taint_query.py`` and
+``_taint_account.py`` (or clear ``__pycache__``) so that their kernels compile again.
 """
 
 from __future__ import annotations
@@ -101,7 +106,7 @@ def topo_dfs(
 
 
 @njit(cache=True, nogil=True)
-def _tx_rule(
+def tx_rule(
     model: int,
     n_in: int,
     buf_v: np.ndarray,
@@ -177,12 +182,53 @@ def _tx_rule(
             res_h[j] = -1
 
 
-# ----------------------------------------------------------------------------- bulk sweeps
-# One kernel per model, written out for speed: these are the hot loops of ``run``. Each visits
-# every transaction in ``order`` (topological) and writes every output once.
+@njit(cache=True, nogil=True)
+def rule_buffers(max_in: int, max_out: int) -> tuple[np.ndarray, ...]:
+    """Scratch for ``tx_rule`` on transactions of at most ``max_in`` inputs and ``max_out``
+    outputs: per input value, fraction, hops and slot; per output fraction, tainted value and
+    hops."""
+    return (np.empty(max_in, np.int64), np.empty(max_in, np.float64),
+            np.empty(max_in, np.int64), np.empty(max_in, np.int64),
+            np.empty(max_out, np.float64), np.empty(max_out, np.float64),
+            np.empty(max_out, np.int64))  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- bulk sweep
 
 
 @njit(cache=True, nogil=True)
+def sweep(
+    model: int,
+    order: np.ndarray,
+    hops_limit: int,
+    out_ptr: np.ndarray,
+    out_value: np.ndarray,
+    in_ptr: np.ndarray,
+    in_output: np.ndarray,
+    in_value: np.ndarray,
+    cls: np.ndarray,
+    kmap: np.ndarray,
+    fraction: np.ndarray,
+    tainted: np.ndarray,
+    hops: np.ndarray,
+) -> None:
+    """Every transaction in ``order`` (topological); every output written once: its tainted
+    fraction, tainted value and hop count (-1 when untainted)."""
+    # one kernel per rule, written out: these are the hot loops. FIFO needs buffers, haircut
+    # and poison do not; ``_sweep_uniform`` is inlined per constant ``poison``, so no copy
+    # branches on the model (measured: a run-time flag is a few percent slower)
+    if model == FIFO:
+        _sweep_fifo(order, hops_limit, out_ptr, out_value, in_ptr, in_output, in_value, cls,
+                    kmap, fraction, tainted, hops)  # fmt: skip
+    elif model == POISON:
+        _sweep_uniform(True, order, hops_limit, out_ptr, out_value, in_ptr, in_output,
+                       in_value, cls, kmap, fraction, tainted, hops)  # fmt: skip
+    else:
+        _sweep_uniform(False, order, hops_limit, out_ptr, out_value, in_ptr, in_output,
+                       in_value, cls, kmap, fraction, tainted, hops)  # fmt: skip
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _sweep_uniform(
     poison: bool,
     order: np.ndarray,
@@ -234,73 +280,7 @@ def _sweep_uniform(
 
 
 @njit(cache=True, nogil=True)
-def sweep_haircut(
-    order: np.ndarray,
-    hops_limit: int,
-    out_ptr: np.ndarray,
-    out_value: np.ndarray,
-    in_ptr: np.ndarray,
-    in_output: np.ndarray,
-    in_value: np.ndarray,
-    cls: np.ndarray,
-    kmap: np.ndarray,
-    fraction: np.ndarray,
-    tainted: np.ndarray,
-    hops: np.ndarray,
-) -> None:
-    """Haircut: f(o) = T / V for every output."""
-    _sweep_uniform(
-        False,
-        order,
-        hops_limit,
-        out_ptr,
-        out_value,
-        in_ptr,
-        in_output,
-        in_value,
-        cls,
-        kmap,
-        fraction,
-        tainted,
-        hops,
-    )
-
-
-@njit(cache=True, nogil=True)
-def sweep_poison(
-    order: np.ndarray,
-    hops_limit: int,
-    out_ptr: np.ndarray,
-    out_value: np.ndarray,
-    in_ptr: np.ndarray,
-    in_output: np.ndarray,
-    in_value: np.ndarray,
-    cls: np.ndarray,
-    kmap: np.ndarray,
-    fraction: np.ndarray,
-    tainted: np.ndarray,
-    hops: np.ndarray,
-) -> None:
-    """Poison: f(o) = 1 when T > 0."""
-    _sweep_uniform(
-        True,
-        order,
-        hops_limit,
-        out_ptr,
-        out_value,
-        in_ptr,
-        in_output,
-        in_value,
-        cls,
-        kmap,
-        fraction,
-        tainted,
-        hops,
-    )
-
-
-@njit(cache=True, nogil=True)
-def sweep_fifo(
+def _sweep_fifo(
     order: np.ndarray,
     hops_limit: int,
     out_ptr: np.ndarray,
@@ -320,17 +300,12 @@ def sweep_fifo(
     for t in range(in_ptr.size - 1):
         max_in = max(max_in, in_ptr[t + 1] - in_ptr[t])
         max_out = max(max_out, out_ptr[t + 1] - out_ptr[t])
-    buf_v = np.empty(max_in, np.int64)
-    buf_f = np.empty(max_in, np.float64)
-    buf_h = np.empty(max_in, np.int64)
-    res_f = np.empty(max_out, np.float64)
-    res_t = np.empty(max_out, np.float64)
-    res_h = np.empty(max_out, np.int64)
+    buf_v, buf_f, buf_h, _, res_f, res_t, res_h = rule_buffers(max_in, max_out)
     for j in range(order.size):
         t = order[j]
         i0 = in_ptr[t]
         n_in = in_ptr[t + 1] - i0
-        for i in range(n_in):
+        for i in range(n_in):  # by output id: ``_taint_query._gather`` is the same by slot
             v = in_value[i0 + i]
             buf_v[i] = v if v > 0 else 0
             buf_f[i] = 0.0
@@ -343,7 +318,7 @@ def sweep_fifo(
                     buf_h[i] = h
         o0 = out_ptr[t]
         o1 = out_ptr[t + 1]
-        _tx_rule(FIFO, n_in, buf_v, buf_f, buf_h, out_value, o0, o1, res_f, res_t, res_h)
+        tx_rule(FIFO, n_in, buf_v, buf_f, buf_h, out_value, o0, o1, res_f, res_t, res_h)
         for o in range(o0, o1):
             if kmap[cls[o]] == SOURCE:
                 fraction[o] = 1.0
@@ -353,456 +328,3 @@ def sweep_fifo(
                 fraction[o] = res_f[o - o0]
                 tainted[o] = res_t[o - o0]
                 hops[o] = res_h[o - o0]
-
-
-# ------------------------------------------------------------------- regions for one query
-
-
-@njit(cache=True, nogil=True)
-def _grow(a: np.ndarray, n: int) -> np.ndarray:
-    if n < a.size:
-        return a
-    b = np.empty(a.size * 2, a.dtype)
-    b[: a.size] = a
-    return b
-
-
-@njit(cache=True, nogil=True)
-def cone(
-    targets: np.ndarray,
-    hops_limit: int,
-    out_tx: np.ndarray,
-    in_ptr: np.ndarray,
-    in_output: np.ndarray,
-    cls: np.ndarray,
-    kmap: np.ndarray,
-    hops: np.ndarray,
-    tainted: np.ndarray,
-    rank: np.ndarray,
-    mark_out: np.ndarray,
-    mark_tx: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The tainted ancestor cone of ``targets`` after a bulk sweep.
-
-    Walks back through contributing inputs (tainted value > 0, hop below the limit, not
-    terminal), also through sources, so that re-runs with fewer sources see every output that
-    can still carry their taint. Returns the cone's transactions in topological order, its
-    outputs (targets first), and the tainted terminal outputs its transactions spend.
-    ``mark_out`` and ``mark_tx`` are zeroed scratch arrays, left zeroed.
-    """
-    outs = np.empty(max(targets.size * 4, 16), np.int64)
-    txs = np.empty(16, np.int64)
-    blocked = np.empty(16, np.int64)
-    n_out = 0
-    n_tx = 0
-    n_blocked = 0
-    for o in targets:
-        if mark_out[o] == 0:
-            mark_out[o] = 1
-            outs = _grow(outs, n_out)
-            outs[n_out] = o
-            n_out += 1
-    head = 0
-    while head < n_out:
-        o = outs[head]
-        head += 1
-        t = out_tx[o]
-        if mark_tx[t]:
-            continue
-        mark_tx[t] = 1
-        txs = _grow(txs, n_tx)
-        txs[n_tx] = t
-        n_tx += 1
-        for k in range(in_ptr[t], in_ptr[t + 1]):
-            i = in_output[k]
-            if i < 0 or mark_out[i] != 0 or hops[i] < 0 or not tainted[i] > 0.0:
-                continue
-            if kmap[cls[i]] == TERMINAL:
-                mark_out[i] = 2
-                blocked = _grow(blocked, n_blocked)
-                blocked[n_blocked] = i
-                n_blocked += 1
-            elif hops[i] < hops_limit:
-                mark_out[i] = 1
-                outs = _grow(outs, n_out)
-                outs[n_out] = i
-                n_out += 1
-    for j in range(n_out):
-        mark_out[outs[j]] = 0
-    for j in range(n_blocked):
-        mark_out[blocked[j]] = 0
-    txs = txs[:n_tx]
-    for j in range(n_tx):
-        mark_tx[txs[j]] = 0
-    keys = np.empty(n_tx, np.int64)
-    for j in range(n_tx):
-        keys[j] = rank[txs[j]]
-    return txs[np.argsort(keys)], outs[:n_out], blocked[:n_blocked]
-
-
-@njit(cache=True, nogil=True)
-def forward_region(
-    seeds: np.ndarray,
-    seed_kind: np.ndarray,
-    hops_limit: int,
-    spent_by: np.ndarray,
-    out_ptr: np.ndarray,
-    cls: np.ndarray,
-    kmap: np.ndarray,
-    rank: np.ndarray,
-    mark_tx: np.ndarray,
-) -> np.ndarray:
-    """Transactions within ``hops_limit`` spends of ``seeds``, through non-terminal outputs,
-    in topological order (a superset of those the taint reaches). ``mark_tx``: zeroed scratch."""
-    queue = np.empty(max(seeds.size * 4, 16), np.int64)
-    dist = np.empty(queue.size, np.int64)
-    txs = np.empty(16, np.int64)
-    n_q = 0
-    n_tx = 0
-    for j in range(seeds.size):
-        if seed_kind[j] != TERMINAL:
-            queue = _grow(queue, n_q)
-            dist = _grow(dist, n_q)
-            queue[n_q] = seeds[j]
-            dist[n_q] = 0
-            n_q += 1
-    head = 0
-    while head < n_q:
-        o = queue[head]
-        d = dist[head]
-        head += 1
-        if d >= hops_limit:
-            continue
-        t = spent_by[o]
-        if t < 0 or mark_tx[t]:
-            continue
-        mark_tx[t] = 1
-        txs = _grow(txs, n_tx)
-        txs[n_tx] = t
-        n_tx += 1
-        for p in range(out_ptr[t], out_ptr[t + 1]):
-            if kmap[cls[p]] != TERMINAL and d + 1 < hops_limit:
-                queue = _grow(queue, n_q)
-                dist = _grow(dist, n_q)
-                queue[n_q] = p
-                dist[n_q] = d + 1
-                n_q += 1
-    txs = txs[:n_tx]
-    keys = np.empty(n_tx, np.int64)
-    for j in range(n_tx):
-        mark_tx[txs[j]] = 0
-        keys[j] = rank[txs[j]]
-    return txs[np.argsort(keys)]
-
-
-# ----------------------------------------------------------------- sparse sweep and paths
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _push(
-    pval: np.ndarray,
-    pprev: np.ndarray,
-    prank: np.ndarray,
-    pcount: np.ndarray,
-    s: int,
-    value: float,
-    prev: int,
-    rank: int,
-) -> None:
-    """Insert a candidate path into slot ``s``'s top list (descending value)."""
-    top = pval.shape[1]
-    n = pcount[s]
-    if n == top and value <= pval[s, n - 1]:
-        return
-    j = n if n < top else top - 1
-    while j > 0 and pval[s, j - 1] < value:
-        pval[s, j] = pval[s, j - 1]
-        pprev[s, j] = pprev[s, j - 1]
-        prank[s, j] = prank[s, j - 1]
-        j -= 1
-    pval[s, j] = value
-    pprev[s, j] = prev
-    prank[s, j] = rank
-    if n < top:
-        pcount[s] = n + 1
-
-
-@njit(cache=True, nogil=True)
-def sparse_sweep(
-    txs: np.ndarray,
-    seeds: np.ndarray,
-    seed_kind: np.ndarray,
-    model: int,
-    hops_limit: int,
-    out_ptr: np.ndarray,
-    out_value: np.ndarray,
-    in_ptr: np.ndarray,
-    in_output: np.ndarray,
-    in_value: np.ndarray,
-    cls: np.ndarray,
-    kmap: np.ndarray,
-    slot: np.ndarray,
-    top: int,
-) -> tuple[np.ndarray, ...]:
-    """The transactions ``txs`` (topological order) with only ``seeds`` tainted at the start.
-
-    Seeds are fully tainted at hop 0 with the given kind (``SOURCE`` or ``TERMINAL``); other
-    outputs take ``kmap[cls]`` (``NORMAL`` or ``TERMINAL``); inputs outside the region are
-    clean. Returns per local slot: output id, fraction, tainted value, hops, kind, and, when
-    ``top > 0``, the ``top`` best evidence paths into each slot (value, previous slot and its
-    path rank, -1 at a seed) with their count. ``slot`` is a scratch array of -1, left so.
-    """
-    cap = seeds.size
-    max_in = 1
-    for t in txs:
-        cap += out_ptr[t + 1] - out_ptr[t]
-        max_in = max(max_in, in_ptr[t + 1] - in_ptr[t])
-    max_out = max(1, cap)
-    outs = np.empty(cap, np.int64)
-    f = np.zeros(cap, np.float64)
-    tv = np.zeros(cap, np.float64)
-    h = np.full(cap, -1, np.int64)
-    kind = np.zeros(cap, np.uint8)
-    fixed = np.zeros(cap, np.bool_)
-    k_top = max(top, 1)
-    pval = np.zeros((cap if top > 0 else 1, k_top), np.float64)
-    pprev = np.full((cap if top > 0 else 1, k_top), -1, np.int64)
-    prank = np.full((cap if top > 0 else 1, k_top), -1, np.int64)
-    pcount = np.zeros(cap if top > 0 else 1, np.int64)
-    buf_v = np.empty(max_in, np.int64)
-    buf_f = np.empty(max_in, np.float64)
-    buf_h = np.empty(max_in, np.int64)
-    buf_s = np.empty(max_in, np.int64)
-    res_f = np.empty(max_out, np.float64)
-    res_t = np.empty(max_out, np.float64)
-    res_h = np.empty(max_out, np.int64)
-    n = 0
-    for j in range(seeds.size):
-        o = seeds[j]
-        if slot[o] < 0:
-            slot[o] = n
-            outs[n] = o
-            n += 1
-        s = slot[o]
-        f[s] = 1.0
-        tv[s] = out_value[o]
-        h[s] = 0
-        kind[s] = seed_kind[j]
-        fixed[s] = True
-        if top > 0 and out_value[o] > 0:
-            pcount[s] = 1
-            pval[s, 0] = out_value[o]
-    for t in txs:
-        i0 = in_ptr[t]
-        n_in = in_ptr[t + 1] - i0
-        total = 0
-        for k in range(n_in):
-            v = in_value[i0 + k]
-            buf_v[k] = v if v > 0 else 0
-            total += buf_v[k]
-            buf_f[k] = 0.0
-            buf_h[k] = NO_HOP
-            buf_s[k] = -1
-            o = in_output[i0 + k]
-            if o >= 0:
-                s = slot[o]
-                if s >= 0 and h[s] >= 0 and h[s] < hops_limit and kind[s] != TERMINAL:
-                    buf_f[k] = f[s]
-                    buf_h[k] = h[s]
-                    buf_s[k] = s
-        o0 = out_ptr[t]
-        o1 = out_ptr[t + 1]
-        _tx_rule(model, n_in, buf_v, buf_f, buf_h, out_value, o0, o1, res_f, res_t, res_h)
-        out_start = 0
-        for o in range(o0, o1):
-            s = slot[o]
-            if s < 0:
-                s = n
-                slot[o] = n
-                outs[n] = o
-                kind[n] = kmap[cls[o]]
-                n += 1
-            v_o = out_value[o]
-            if not fixed[s]:
-                f[s] = res_f[o - o0]
-                tv[s] = res_t[o - o0]
-                h[s] = res_h[o - o0]
-                if top > 0 and h[s] >= 0:
-                    in_start = 0
-                    for k in range(n_in):
-                        p = buf_s[k]
-                        if p >= 0 and buf_f[k] * buf_v[k] > 0.0:
-                            if model == HAIRCUT:
-                                factor = v_o / total
-                            elif model == FIFO:
-                                lo = max(in_start, out_start)
-                                hi = min(in_start + buf_v[k], out_start + v_o)
-                                factor = (hi - lo) / buf_v[k] if hi > lo else 0.0
-                            else:
-                                factor = 1.0
-                            if factor > 0.0:
-                                for r in range(pcount[p]):
-                                    if model == POISON:
-                                        value = min(pval[p, r], float(v_o))
-                                    else:
-                                        value = pval[p, r] * factor
-                                    if value > 0.0:
-                                        _push(pval, pprev, prank, pcount, s, value, p, r)
-                        in_start += buf_v[k]
-            out_start += v_o
-    for j in range(n):
-        slot[outs[j]] = -1
-    return outs[:n], f[:n], tv[:n], h[:n], kind[:n], pval, pprev, prank, pcount
-
-
-@njit(cache=True, nogil=True)
-def restricted(
-    txs: np.ndarray,
-    seeds: np.ndarray,
-    member: np.ndarray,
-    targets: np.ndarray,
-    model: int,
-    hops_limit: int,
-    out_ptr: np.ndarray,
-    out_value: np.ndarray,
-    in_ptr: np.ndarray,
-    in_output: np.ndarray,
-    in_value: np.ndarray,
-    cls: np.ndarray,
-    kmap: np.ndarray,
-    slot: np.ndarray,
-) -> np.ndarray:
-    """For each group g (column of ``member``), the tainted value that reaches ``targets``
-    when only the seeds of g are sources: one ``sparse_sweep`` per group, sharing the slots.
-    ``slot`` is a scratch array of -1, left so."""
-    n_groups = member.shape[1]
-    cap = seeds.size
-    max_in = 1
-    max_out = 1
-    for t in txs:
-        cap += out_ptr[t + 1] - out_ptr[t]
-        max_in = max(max_in, in_ptr[t + 1] - in_ptr[t])
-        max_out = max(max_out, out_ptr[t + 1] - out_ptr[t])
-    outs = np.empty(cap, np.int64)
-    n = 0
-    for o in seeds:
-        if slot[o] < 0:
-            slot[o] = n
-            outs[n] = o
-            n += 1
-    for t in txs:
-        for o in range(out_ptr[t], out_ptr[t + 1]):
-            if slot[o] < 0:
-                slot[o] = n
-                outs[n] = o
-                n += 1
-    kind = np.empty(n, np.uint8)
-    for s in range(n):
-        kind[s] = kmap[cls[outs[s]]]
-    f = np.zeros(n, np.float64)
-    tv = np.zeros(n, np.float64)
-    h = np.full(n, -1, np.int64)
-    fixed = np.zeros(n, np.bool_)
-    buf_v = np.empty(max_in, np.int64)
-    buf_f = np.empty(max_in, np.float64)
-    buf_h = np.empty(max_in, np.int64)
-    res_f = np.empty(max_out, np.float64)
-    res_t = np.empty(max_out, np.float64)
-    res_h = np.empty(max_out, np.int64)
-    found = np.zeros(n_groups, np.float64)
-    for g in range(n_groups):
-        f[:] = 0.0
-        tv[:] = 0.0
-        h[:] = -1
-        fixed[:] = False
-        for j in range(seeds.size):
-            if member[j, g]:
-                s = slot[seeds[j]]
-                f[s] = 1.0
-                tv[s] = out_value[seeds[j]]
-                h[s] = 0
-                fixed[s] = True
-        for t in txs:
-            i0 = in_ptr[t]
-            n_in = in_ptr[t + 1] - i0
-            for i in range(n_in):
-                v = in_value[i0 + i]
-                buf_v[i] = v if v > 0 else 0
-                buf_f[i] = 0.0
-                buf_h[i] = NO_HOP
-                o = in_output[i0 + i]
-                if o >= 0:
-                    s = slot[o]
-                    if s >= 0 and h[s] >= 0 and h[s] < hops_limit:
-                        if kind[s] != TERMINAL or fixed[s]:
-                            buf_f[i] = f[s]
-                            buf_h[i] = h[s]
-            o0 = out_ptr[t]
-            o1 = out_ptr[t + 1]
-            _tx_rule(model, n_in, buf_v, buf_f, buf_h, out_value, o0, o1, res_f, res_t, res_h)
-            for o in range(o0, o1):
-                s = slot[o]
-                if not fixed[s]:
-                    f[s] = res_f[o - o0]
-                    tv[s] = res_t[o - o0]
-                    h[s] = res_h[o - o0]
-        for o in targets:
-            found[g] += tv[slot[o]]
-    for s in range(n):
-        slot[outs[s]] = -1
-    return found
-
-
-# --------------------------------------------------------------------------- account chains
-
-
-@njit(cache=True, nogil=True)
-def account_sweep(
-    edges: np.ndarray,
-    poison: bool,
-    src: np.ndarray,
-    dst: np.ndarray,
-    amount: np.ndarray,
-    time: np.ndarray,
-    kind: np.ndarray,
-    received: np.ndarray,
-    tainted: np.ndarray,
-    first_time: np.ndarray,
-    hops: np.ndarray,
-    carried: np.ndarray,
-    basis: np.ndarray,
-) -> None:
-    """Transfers ``edges`` in time order. Per address: received, tainted received, the time of
-    the first tainted receipt and the hop count; per edge (position j): the taint it carried
-    and its sender's received total just before it (the haircut basis, for evidence paths).
-
-    ``kind`` per address: ``SOURCE`` (fraction 1 throughout), ``TERMINAL`` (receives, passes
-    nothing on) or ``NORMAL``. Haircut: a sender's fraction is tainted received / received so
-    far; poison: 1 from its first tainted receipt on. A receipt of amount 0 taints nothing.
-    ``hops`` starts at -1 (0 at sources), ``first_time`` at the int64 maximum.
-    """
-    never = np.iinfo(np.int64).max
-    for j in range(edges.size):
-        e = edges[j]
-        s = src[e]
-        d = dst[e]
-        a = amount[e]
-        ks = kind[s]
-        basis[j] = received[s]
-        if ks == SOURCE:
-            fs = 1.0
-        elif ks == TERMINAL:
-            fs = 0.0
-        elif poison:
-            fs = 1.0 if hops[s] >= 0 else 0.0
-        else:
-            fs = tainted[s] / received[s] if received[s] > 0.0 else 0.0
-        c = a * fs
-        carried[j] = c
-        received[d] += a
-        if c > 0.0:
-            tainted[d] += c
-            if kind[d] != SOURCE and (hops[d] < 0 or hops[s] + 1 < hops[d]):
-                hops[d] = hops[s] + 1
-            if first_time[d] == never:
-                first_time[d] = time[e]

@@ -1,7 +1,10 @@
 """Exposure of UTXO outputs, transactions and addresses to flagged parties (taint analysis).
 
 Sources, propagation (haircut, poison, FIFO), the hop limit, stop entities and the two
-directions are defined in ``docs/exposure.md``; ``chain._taint`` holds the compiled kernels.
+directions are defined in ``docs/exposure.md``. This module is the public API: the records
+(from ``_exposure_records``), ``ExposureEngine`` with its set-up, bulk sweep and bulk output
+(table, CSV), and graphs built straight from arrays. The engine's one-subject queries are in
+``_exposure_query``; the compiled kernels in ``_taint`` (bulk sweep) and ``_taint_query``.
 
 * **In** (source of funds): one bulk sweep over every transaction in topological order gives
   each output its tainted fraction, tainted value and hop count (``run``); the per-category and
@@ -21,22 +24,45 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path as FilePath
-from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 
 from sanctrace.chain import _taint as k
+from sanctrace.chain._exposure_query import SubjectQueries
+from sanctrace.chain._exposure_records import (
+    Direction,
+    Exposure,
+    ExposureError,
+    Model,
+    Path,
+    Step,
+    check_direction,
+)
 from sanctrace.chain.addresses import normalise
 from sanctrace.chain.flags import Flag, FlagIndex, FlagSet
 from sanctrace.chain.graph import UtxoGraph, id_dtype
-from sanctrace.model import SanctraceError
 
-Model = Literal["haircut", "poison", "fifo"]
-Direction = Literal["in", "out"]
+__all__ = [
+    "DEFAULT_HOPS",
+    "MAX_HOPS",
+    "MODELS",
+    "TABLE_SCHEMA",
+    "Direction",
+    "Exposure",
+    "ExposureEngine",
+    "ExposureError",
+    "Model",
+    "NumberedNames",
+    "Path",
+    "Step",
+    "check_direction",
+    "graph_from_arrays",
+    "validate",
+    "warm_up",
+]
+
 MAX_HOPS = 10
 DEFAULT_HOPS = 5
 MODELS: dict[str, int] = {"haircut": k.HAIRCUT, "poison": k.POISON, "fifo": k.FIFO}
@@ -53,55 +79,6 @@ TABLE_SCHEMA = pa.schema(
 )
 
 
-class ExposureError(SanctraceError, ValueError):
-    """A bad exposure request: unknown txid, output or address, bad model, hops or direction."""
-
-
-# -------------------------------------------------------------------------------- records
-
-
-@dataclass
-class Step:
-    """One output (or transfer) on an evidence path."""
-
-    txid: str
-    output_index: int
-    address: str | None
-    tags: list[str]
-    amount: int  # satoshi (base units) the output carries
-
-
-@dataclass
-class Path:
-    """A chain of steps from a flagged source to the subject (in) or subject to flagged (out)."""
-
-    value: float  # the tainted value this path carries (poison: its smallest amount)
-    hops: int
-    steps: list[Step]
-
-
-@dataclass
-class Exposure:
-    """The exposure of one subject, with its breakdown and evidence."""
-
-    subject: str  # "tx:<txid>", "output:<txid>:<n>", "address:<addr>"
-    direction: Direction
-    model: Model
-    hops_limit: int  # -1: no limit (account chains)
-    value: int  # satoshi of the subject (sum of its outputs / received value)
-    tainted_value: float
-    fraction: float
-    min_hops: int | None
-    by_category: dict[str, float] = field(default_factory=dict)
-    by_entity: list[dict] = field(default_factory=list)
-    stopped: list[dict] = field(default_factory=list)
-    paths: list[Path] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        """JSON-ready, with stable keys."""
-        return asdict(self)
-
-
 def validate(model: str, hops: int, models: tuple[str, ...] = tuple(MODELS)) -> None:
     """Raise ``ExposureError`` for an unknown model or a hop limit outside 0..MAX_HOPS."""
     if model not in models:
@@ -110,11 +87,6 @@ def validate(model: str, hops: int, models: tuple[str, ...] = tuple(MODELS)) -> 
         raise ExposureError(f"hops: {hops!r} is not an integer")
     if not 0 <= hops <= MAX_HOPS:
         raise ExposureError(f"hops: {hops} is outside 0..{MAX_HOPS}")
-
-
-def check_direction(direction: str) -> None:
-    if direction not in ("in", "out"):
-        raise ExposureError(f"direction: {direction!r} is not 'in' or 'out'")
 
 
 # ------------------------------------------------------------------- graphs from arrays
@@ -192,7 +164,7 @@ def graph_from_arrays(
 # ------------------------------------------------------------------------------ the engine
 
 
-class ExposureEngine:
+class ExposureEngine(SubjectQueries):
     """Exposure queries over one ``UtxoGraph`` with one ``FlagSet``, model and hop limit."""
 
     def __init__(
@@ -316,10 +288,9 @@ class ExposureEngine:
             tainted = np.full(g.n_outputs, 0.0)
             hops = np.full(g.n_outputs, -1, np.int8)
             ready = time.perf_counter()
-            kernel = {"haircut": k.sweep_haircut, "poison": k.sweep_poison,
-                      "fifo": k.sweep_fifo}[self.model]  # fmt: skip
-            kernel(self.order, self.hops_limit, g.out_ptr, g.out_value, g.in_ptr, g.in_output,
-                   g.in_value, self.out_class, self._kmap_in, fraction, tainted, hops)  # fmt: skip
+            k.sweep(self._model, self.order, self.hops_limit, g.out_ptr, g.out_value, g.in_ptr,
+                    g.in_output, g.in_value, self.out_class, self._kmap_in, fraction, tainted,
+                    hops)  # fmt: skip
             done = time.perf_counter()
             self.fraction, self.tainted, self.hops = fraction, tainted, hops
             self.stats = {"prepare_seconds": ready - start, "sweep_seconds": done - ready,
@@ -380,156 +351,6 @@ class ExposureEngine:
             if direction == "in":
                 return self._in(subject, outs, max(int(paths), 0))
             return self._out(subject, outs, max(int(paths), 0))
-
-    # ---- one subject
-    def _sparse(self, txs: np.ndarray, seeds: np.ndarray, kinds: np.ndarray, kmap: np.ndarray,
-                top: int) -> tuple:  # fmt: skip
-        g = self.graph
-        scratch = self._query_structure()
-        return k.sparse_sweep(txs, seeds, kinds, self._model, self.hops_limit, g.out_ptr,
-                              g.out_value, g.in_ptr, g.in_output, g.in_value, self.out_class,
-                              kmap, scratch[0], top)  # fmt: skip
-
-    def _in(self, subject: str, outs: np.ndarray, top: int) -> Exposure:
-        self.run()
-        g = self.graph
-        scratch = self._query_structure()
-        assert self._out_tx is not None
-        value = int(g.out_value[outs].sum())
-        hit = outs[self.hops[outs] >= 0]
-        found = found_in = self._blank(subject, "in", value, float(self.tainted[outs].sum()))
-        if len(outs) == 1 or value == 0:
-            found.fraction = float(self.fraction[outs].max()) if len(outs) else 0.0
-        # the cone of every subject output, tainted or not: stops that blocked taint show up
-        txs, cone, blocked = k.cone(outs, self.hops_limit, self._out_tx, g.in_ptr, g.in_output,
-                                    self.out_class, self._kmap_in, self.hops, self.tainted,
-                                    self._rank, scratch[1], scratch[2])  # fmt: skip
-        reached = np.concatenate([cone, blocked])
-        self._stopped(found, reached[self.tainted[reached] > 0], self.tainted)
-        if not hit.size:
-            return found
-        found.min_hops = int(self.hops[hit].min())
-        seeds = cone[(self.out_class[cone] & k.FLAGGED) != 0]
-
-        def measure(groups: list[set[int]]) -> list[float]:
-            units = self._out_unit[seeds].tolist()
-            everyone = set(units)
-            result = [found_in.tainted_value if everyone <= u else -1.0 for u in groups]
-            rerun = [i for i, value in enumerate(result) if value < 0]  # a group with all the
-            if rerun:  # cone's sources gives the bulk result: only the others are re-run
-                member = np.array([[u in groups[i] for i in rerun] for u in units], np.bool_)
-                values = k.restricted(txs, seeds, member, hit, self._model, self.hops_limit,
-                                      g.out_ptr, g.out_value, g.in_ptr, g.in_output,
-                                      g.in_value, self.out_class, self._kmap_cone,
-                                      scratch[0])  # fmt: skip
-                for i, value in zip(rerun, values.tolist(), strict=True):
-                    result[i] = value
-            return result
-
-        self._breakdown(found, seeds, measure)
-        if top > 0:
-            kinds = np.full(len(seeds), k.SOURCE, np.uint8)
-            res = self._sparse(txs, seeds, kinds, self._kmap_cone, top)
-            found.paths = self._paths(res, np.flatnonzero(np.isin(res[0], hit)).tolist(), top)
-        return found
-
-    def _out(self, subject: str, outs: np.ndarray, top: int) -> Exposure:
-        g = self.graph
-        scratch = self._query_structure()
-        assert self._rank is not None
-        outs = np.unique(outs)
-        kinds = np.where(self.out_class[outs] & k.FLAGGED, k.TERMINAL, k.SOURCE).astype(np.uint8)
-        txs = k.forward_region(outs, kinds, self.hops_limit, g.spent_by, g.out_ptr,
-                               self.out_class, self._kmap_out, self._rank,
-                               scratch[2])  # fmt: skip
-        res = self._sparse(txs, outs, kinds, self._kmap_out, top)
-        region, tv, hops = res[0], res[2], res[3]
-        land = np.flatnonzero(((self.out_class[region] & k.FLAGGED) != 0) & (hops >= 0))
-        value = int(g.out_value[outs].sum())
-        found = self._blank(subject, "out", value, float(tv[land].sum()))
-        if self.model == "poison":
-            found.fraction = 1.0 if found.tainted_value > 0 else 0.0
-        if land.size:
-            found.min_hops = int(hops[land].min())
-        land_units, land_tv = self._out_unit[region[land]], tv[land]
-
-        def measure(groups: list[set[int]]) -> list[float]:
-            return [float(land_tv[np.isin(land_units, list(u))].sum()) for u in groups]
-
-        self._breakdown(found, region[land], measure)
-        stops = np.flatnonzero((self.out_class[region] == k.STOP) & (tv > 0))
-        by_output = dict(zip(region[stops].tolist(), tv[stops].tolist(), strict=True))
-        self._stopped(found, region[stops], by_output)
-        found.paths = self._paths(res, land.tolist(), top)
-        return found
-
-    def _blank(self, subject: str, direction: str, value: int, tainted: float) -> Exposure:
-        fraction = tainted / value if value > 0 else 0.0
-        return Exposure(subject, direction, self.model, self.hops_limit, value,  # type: ignore[arg-type]
-                        tainted, fraction, None)  # fmt: skip
-
-    def _breakdown(
-        self, found: Exposure, flagged: np.ndarray, measure: Callable[[list[set[int]]], list[float]]
-    ) -> None:
-        """Fill ``by_category`` and ``by_entity``: ``measure(unit sets)`` gives the tainted
-        value with only each set's units (addresses or clusters) flagged."""
-        groups, categories = self._index.groups({int(u) for u in self._out_unit[flagged]})
-        if not groups:
-            return
-        names = sorted(categories)
-        keys = sorted(groups)
-        values = measure([categories[c] for c in names] + [groups[key][1] for key in keys])
-        found.by_category = dict(zip(names, values[: len(names)], strict=True))
-        rows = []
-        for (group, category), value in zip(keys, values[len(names) :], strict=True):
-            fraction = value / found.value if found.value > 0 else 0.0
-            if found.direction == "out" and self.model == "poison":
-                fraction = 1.0 if value > 0 else 0.0
-            rows.append({"entity": group, "label": groups[(group, category)][0],
-                         "category": category, "tainted_value": value,
-                         "fraction": fraction})  # fmt: skip
-        found.by_entity = sorted(rows, key=lambda r: (-r["tainted_value"], r["entity"]))
-
-    def _stopped(
-        self, found: Exposure, outs: np.ndarray, tainted: np.ndarray | dict[int, float]
-    ) -> None:
-        """Append the stop outputs among ``outs`` (not flagged ones) with their taint."""
-        outs = np.asarray(outs, np.int64)
-        for o in np.unique(outs[self.out_class[outs] == k.STOP]).tolist():
-            flags = self.unit_stops.get(int(self._out_unit[o]), [])
-            found.stopped.append({**self._where(o), "label": flags[0].label if flags else "",
-                                  "tainted_value": float(tainted[o])})  # fmt: skip
-
-    def _where(self, o: int) -> dict:
-        g = self.graph
-        assert self._out_tx is not None
-        return {"txid": g.txid(int(self._out_tx[o])), "output_index": int(g.out_index[o]),
-                "address": g.address(int(g.out_address[o]))}  # fmt: skip
-
-    def _paths(self, res: tuple, targets: list[int], top: int) -> list[Path]:
-        """The ``top`` best evidence paths into ``targets`` (local slots of a sparse run)."""
-        if top <= 0:
-            return []
-        outs, pval, pprev, prank, pcount = res[0], res[5], res[6], res[7], res[8]
-        ends = [(float(pval[s, r]), s, r) for s in targets for r in range(int(pcount[s]))]
-        ends.sort(key=lambda e: (-e[0], e[1], e[2]))
-        self._structure()
-        found = []
-        for value, s, r in ends[:top]:
-            chain = []
-            while s >= 0:
-                chain.append(self._step(int(outs[s])))
-                s, r = int(pprev[s, r]), int(prank[s, r])
-            chain.reverse()
-            found.append(Path(value, len(chain) - 1, chain))
-        return found
-
-    def _step(self, o: int) -> Step:
-        where = self._where(o)
-        unit = int(self._out_unit[o])
-        tags = [f.label for f in self.unit_flags.get(unit, []) + self.unit_stops.get(unit, [])]
-        return Step(where["txid"], where["output_index"], where["address"], tags,
-                    int(self.graph.out_value[o]))  # fmt: skip
 
     # ---- bulk output
     def table(self) -> pa.Table:

@@ -27,8 +27,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sanctrace.chain import _taint as k
+from sanctrace.chain._exposure_records import (
+    Direction,
+    Exposure,
+    ExposureError,
+    Path,
+    Step,
+    check_direction,
+    fill_breakdown,
+)
+from sanctrace.chain._taint_account import account_sweep
 from sanctrace.chain.addresses import normalise
-from sanctrace.chain.exposure import Direction, Exposure, ExposureError, Path, Step, check_direction
 from sanctrace.chain.flags import Flag, FlagIndex, FlagSet
 from sanctrace.chain.graph import AccountGraph
 
@@ -116,9 +125,9 @@ class AccountExposure:
         ledger = Ledger(edges, kind.astype(np.uint8), np.zeros(n), np.zeros(n),
                         np.full(n, NEVER, np.int64), np.where(sources, 0, -1).astype(np.int64),
                         np.zeros(len(edges)), np.zeros(len(edges)))  # fmt: skip
-        k.account_sweep(edges, self.model == "poison", g.src, g.dst, g.amount, g.time,
-                        ledger.kind, ledger.received, ledger.tainted, ledger.first_time,
-                        ledger.hops, ledger.carried, ledger.basis)  # fmt: skip
+        account_sweep(edges, self.model == "poison", g.src, g.dst, g.amount, g.time,
+                      ledger.kind, ledger.received, ledger.tainted, ledger.first_time,
+                      ledger.hops, ledger.carried, ledger.basis)  # fmt: skip
         return ledger
 
     def _stops_terminal(self) -> np.ndarray:
@@ -249,20 +258,8 @@ class AccountExposure:
     def _groups(
         self, found: Exposure, flagged: list[int], measure: Callable[[list[set[int]]], list[float]]
     ) -> None:
-        """Fill ``by_category`` and ``by_entity`` (see ``ExposureEngine._breakdown``)."""
-        groups, categories = self._index.groups(flagged)
-        names, keys = sorted(categories), sorted(groups)
-        values = measure([categories[c] for c in names] + [groups[key][1] for key in keys])
-        found.by_category = dict(zip(names, values[: len(names)], strict=True))
-        rows = []
-        for (group, category), value in zip(keys, values[len(names) :], strict=True):
-            fraction = value / found.value if found.value > 0 else 0.0
-            if found.direction == "out" and self.model == "poison":
-                fraction = 1.0 if value > 0 else 0.0
-            rows.append({"entity": group, "label": groups[(group, category)][0],
-                         "category": category, "tainted_value": value,
-                         "fraction": fraction})  # fmt: skip
-        found.by_entity = sorted(rows, key=lambda r: (-r["tainted_value"], r["entity"]))
+        """Fill ``by_category`` and ``by_entity`` (see ``fill_breakdown``)."""
+        fill_breakdown(found, self._index, flagged, measure)
 
     def _stop_row(self, s: int, tainted: float) -> dict:
         flags = self.addr_stops.get(s, [])
