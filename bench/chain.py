@@ -20,10 +20,8 @@ Run: ``PYTHONPATH=src python bench/chain.py [--quick]``; prints a table and writ
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import resource
 import sys
 import time
 import tracemalloc
@@ -36,11 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from _report import finish  # noqa: E402
 from sanctrace.chain.cluster import UnionFind, cluster_addresses, input_pairs  # noqa: E402
 from sanctrace.chain.graph import UtxoGraph  # noqa: E402
 
 DATA = Path(os.environ.get("SANCTRACE_SHARED_DATA", ROOT.parent / "shared" / "data"))
-RESULTS = ROOT / "bench" / "results"
 RAW_BLOCKS = [
     "block-0000000000000000001602407ac49862a7bca9d00f7f402db20b7be2f5de59d2.blk",
     "block-00000000000000000021868c2cefc52a480d173c849412fe81c4e5ab806f94ab.blk",
@@ -268,22 +266,7 @@ def main() -> None:
         "chain_2009": chain_2009(),
         "tag_index": tag_lookup(),
     }  # fmt: skip
-    results["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "chain.json").write_text(json.dumps(results, indent=2) + "\n")
-    _print(results)
-
-
-def _print(results: dict) -> None:
-    print(f"{'section':<20} {'metric':<38} {'value':>16}")
-    for section, values in results.items():
-        if not isinstance(values, dict):
-            print(f"{section:<20} {'':<38} {values:>16.1f}")
-            continue
-        for key, value in values.items():
-            shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
-            print(f"{section:<20} {key:<38} {shown:>16}")
-    print(f"written to {RESULTS / 'chain.json'}")
+    finish("chain", results)
 
 
 if __name__ == "__main__":

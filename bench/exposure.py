@@ -25,7 +25,6 @@ writes ``bench/results/exposure.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -41,11 +40,11 @@ from numba import njit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from _report import finish  # noqa: E402
 from sanctrace.chain.exposure import ExposureEngine, graph_from_arrays, warm_up  # noqa: E402
 from sanctrace.chain.flags import Flag, FlagSet  # noqa: E402
 from sanctrace.chain.graph import UtxoGraph  # noqa: E402
 
-RESULTS = ROOT / "bench" / "results"
 SEED = 20240927
 HOPS = 6
 N_FLAGGED = 1000
@@ -356,27 +355,7 @@ def main() -> None:
     for route in ("igraph", "duckdb"):  # the routes' own graph building / loading not counted
         if "seconds" in results[route]:
             results[route]["engine_speedup"] = results[route]["seconds"] / ours
-    results["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "exposure.json").write_text(json.dumps(results, indent=2) + "\n")
-    _print(results)
-
-
-def _print(results: dict) -> None:
-    print(f"{'section':<12} {'metric':<34} {'value':>22}")
-    for section, values in results.items():
-        if not isinstance(values, dict):
-            print(f"{section:<12} {'':<34} {values:>22,.1f}")
-            continue
-        for key, value in values.items():
-            if isinstance(value, dict):
-                for sub, v in value.items():
-                    shown = f"{v:,.3f}" if isinstance(v, float) else str(v)
-                    print(f"{section:<12} {key + '.' + sub:<34} {shown:>22}")
-                continue
-            shown = f"{value:,.3f}" if isinstance(value, float) else str(value)
-            print(f"{section:<12} {key:<34} {shown:>22}")
-    print(f"written to {RESULTS / 'exposure.json'}")
+    finish("exposure", results)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ Run: ``PYTHONPATH=src python bench/network.py [--small]``; prints a table and wr
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import resource
 import sys
@@ -34,13 +33,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from _report import finish  # noqa: E402
 from sanctrace.network.arrays import Explainer, build, effective_bounds, fixed_point  # noqa: E402
 from sanctrace.network.graph import Control, Holding, Node, OwnershipGraph  # noqa: E402
 from sanctrace.network.rule import assess  # noqa: E402
 from sanctrace.network.shares import EPS, Share  # noqa: E402
 from sanctrace.network.verdicts import BLOCKED, POSSIBLY, compute  # noqa: E402
 
-RESULTS = ROOT / "bench" / "results"
 SEED = 20250507
 
 
@@ -296,23 +295,7 @@ def main() -> None:
     del heavy
     results["python_reference"] = reference(g, 100_000 // scale)
     results["assess_front"] = front(g, 20_000 // scale)
-    results["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "network.json").write_text(json.dumps(results, indent=2) + "\n")
-    _print(results)
-
-
-def _print(results: dict) -> None:
-    print(f"{'section':<20} {'metric':<38} {'value':>16}")
-    for section, values in results.items():
-        if not isinstance(values, dict):
-            shown = f"{values:,.2f}" if isinstance(values, float) else str(values)
-            print(f"{section:<20} {'':<38} {shown:>16}")
-            continue
-        for key, value in values.items():
-            shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
-            print(f"{section:<20} {key:<38} {shown:>16}")
-    print(f"written to {RESULTS / 'network.json'}")
+    finish("network", results)
 
 
 if __name__ == "__main__":
