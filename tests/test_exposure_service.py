@@ -219,3 +219,20 @@ def test_account_chain_address(tmp_path, monkeypatch):
     assert poison["tainted_value"] == pytest.approx(50.0)
     fifo = run(*args, "--model", "fifo", db=db_url)
     assert fifo.returncode == 1 and "haircut and poison" in fifo.stderr
+
+
+def test_cluster_ids_follow_the_cluster_map(world, service):
+    from sanctrace.chain.screening import ClusterFiles, ClusterIndex, build_clusters
+    from sanctrace.monitor.exposure import cluster_ids
+
+    build_clusters(world["store"], chain="btc")
+    files = ClusterFiles.open(world["store"].root, "btc")
+    graph, _ = service.graph("btc")
+    ids = cluster_ids(graph, files)
+    index = ClusterIndex(files)
+    names = graph.addresses.strings().to_pylist()
+    expected = [index.locate(n)[0] if index.locate(n) else -1 for n in names]
+    assert ids.tolist() == expected and len(set(expected)) < len(expected)
+    # The service picks the new map up: same answers, the build named in the basis.
+    answer = service.screen(Question(chain="btc", address=deposit(world, "peel_chain")))
+    assert answer["basis"]["cluster_build"] == files.build and answer["min_hops"] == 4

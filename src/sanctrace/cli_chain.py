@@ -164,7 +164,7 @@ def chain_exposure(
     """Direct and indirect exposure of a transaction, output or address to flagged funds."""
     from sanctrace.monitor.exposure import ExposureService, Question, check_options
 
-    if sum(x is not None and x is not False for x in (tx, address, every or None)) != 1:
+    if sum([tx is not None, address is not None, every]) != 1:
         raise typer.BadParameter("give exactly one of --tx, --address or --all")
     service = ExposureService(open_db())
     if every:

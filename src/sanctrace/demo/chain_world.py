@@ -16,9 +16,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sanctrace.demo.world import World, _Addresses
+from sanctrace.demo.world import DemoAddresses, World
 
-COIN = 100_000_000
 FEE = 2_000
 START = datetime(2022, 3, 1, tzinfo=UTC)
 
@@ -41,8 +40,7 @@ class ChainWorld:
 class _Builder:
     """Blocks of transactions; each ``pay`` spends whole outputs and returns the new ones."""
 
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
+    def __init__(self) -> None:
         self.rows: list[dict] = []
         self.height = 725_000
         self.block: list[dict] = []
@@ -122,8 +120,8 @@ class _Builder:
 def generate_chain(world: World, seed: int) -> ChainWorld:
     """The demo chain over ``world``'s listed addresses and customer wallets."""
     rng = random.Random(seed * 7 + 1)
-    addr = _Addresses(rng)
-    b = _Builder(rng)
+    addr = DemoAddresses(rng)
+    b = _Builder()
 
     listed = {e.name: [a for asset, a in e.crypto if asset == "XBT"] for e in world.entries}
     mining = next(a for name, a in listed.items() if "BAIKALSKAYA" in name and a)

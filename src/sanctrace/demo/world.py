@@ -62,7 +62,7 @@ class World:
     truth: dict
 
 
-class _Addresses:
+class DemoAddresses:
     """Valid-looking, deterministic addresses for the demo (random keys, real encodings)."""
 
     def __init__(self, rng: random.Random) -> None:
@@ -132,7 +132,7 @@ def _ru_person(rng: random.Random) -> dict:
 def generate(seed: int = 2022, customers: int = 10_000) -> World:
     """Build the whole world for ``seed`` with about ``customers`` exchange customers."""
     rng = random.Random(seed)
-    addr = _Addresses(rng)
+    addr = DemoAddresses(rng)
     entries: list[ListEntry] = []
     truth: dict = {"listed_customers": [], "listed_wallets": [], "owned_companies": []}
     num = iter(range(90001, 99999))

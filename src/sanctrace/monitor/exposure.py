@@ -13,6 +13,7 @@ Every answer names what it was computed against: ``snapshots`` ({source: snapsho
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -20,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from sanctrace.chain.addresses import parse_any
 from sanctrace.chain.exposure import DEFAULT_HOPS, MAX_HOPS, ExposureEngine
 from sanctrace.chain.flags import FlagSet
 from sanctrace.chain.graph import AccountGraph, UtxoGraph
-from sanctrace.chain.screening import ClusterFiles, ClusterIndex
+from sanctrace.chain.screening import ClusterFiles
 from sanctrace.chain.store import ChainStore
 from sanctrace.chain.tags import SANCTIONED, Tag, tags_from_snapshot_rows
 from sanctrace.lists.lookup import hit_dict
@@ -119,18 +122,23 @@ def flags_for(
     return flags, basis
 
 
-def cluster_ids(graph: UtxoGraph, store: ChainStore, chain: str) -> tuple[np.ndarray | None, str]:
-    """Cluster id per graph address id (-1 unknown) from the chain's current cluster map."""
-    files = ClusterFiles.open(store.root, chain)
-    if files is None:
-        return None, ""
-    index = ClusterIndex(files)
-    ids = np.full(graph.n_addresses, -1, np.int64)
-    for i, name in enumerate(graph.addresses.strings().to_pylist()):
-        found = index.ids.get(name)
-        if found is not None:
-            ids[i] = int(index.cluster[found])
-    return ids, files.build
+def cluster_ids(graph: UtxoGraph, files: ClusterFiles) -> np.ndarray:
+    """Cluster id per graph address id (-1 when the cluster map does not know the address)."""
+    table = pq.read_table(files.addresses_path, columns=["address", "cluster"])
+    at = pc.index_in(graph.addresses.strings(), value_set=table["address"])
+    clusters = pc.take(table["cluster"], at).to_numpy(zero_copy_only=False)
+    return np.where(at.is_null().to_numpy(zero_copy_only=False), -1, clusters).astype(np.int64)
+
+
+def _file_key(path: Path | None) -> tuple | None:
+    """A user's flag file changes the answers when its contents change."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (str(path),)  # FlagSet.from_file names the problem
+    return (str(path), st.st_mtime_ns, st.st_size)
 
 
 class ExposureService:
@@ -141,23 +149,21 @@ class ExposureService:
         self.store = store or ChainStore()
         self._lock = threading.Lock()
         self._graphs: dict[str, tuple[tuple, Any]] = {}
-        self._engines: dict[tuple, Any] = {}
+        self._engines: dict[tuple, tuple[Any, dict[str, Any]]] = {}
 
     # ---- data
-    def _loads(self, chain: str) -> tuple:
-        return tuple(e["sha256"] for e in self.store.loads(chain))
-
-    def graph(self, chain: str) -> UtxoGraph | AccountGraph:
-        """The transfer graph of ``chain`` (rebuilt when the chain store changed)."""
-        key = self._loads(chain)
-        if not key:
+    def graph(self, chain: str) -> tuple[UtxoGraph | AccountGraph, tuple[str, ...]]:
+        """The transfer graph of ``chain`` and the chain loads it holds (rebuilt when the
+        chain store changed)."""
+        loads = tuple(e["sha256"] for e in self.store.loads(chain))
+        if not loads:
             raise ExposureRequestError(
                 f"chain {chain}: nothing loaded in the chain store {self.store.root}; "
                 "load blocks with: sanctrace chain load PATH"
             )
         cached = self._graphs.get(chain)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if cached is not None and cached[0] == loads:
+            return cached[1], loads
 
         def batches(table: str) -> Any:
             return self.store.dataset(chain, table).to_batches()
@@ -168,50 +174,57 @@ class ExposureService:
             )
         else:
             graph = AccountGraph.from_table(batches("transfers"), chain=chain)
-        self._graphs[chain] = (key, graph)
-        return graph
+        self._graphs[chain] = (loads, graph)
+        return graph, loads
 
     def engine(
         self, chain: str, model: str, hops: int, flagged_file: Path | None = None
     ) -> tuple[Any, dict[str, Any]]:
-        """The engine for ``chain`` (UTXO or account) and the basis of its answers."""
-        graph = self.graph(chain)
+        """The engine for ``chain`` (UTXO or account) and the basis of its answers.
+
+        An engine is reused while nothing it depends on changed: the chain loads, the active
+        snapshots and tag sets (one small query), the cluster map's build and the flag file;
+        only then are flags read and the bulk sweep run."""
+        graph, loads = self.graph(chain)
+        utxo = isinstance(graph, UtxoGraph)
+        if not utxo and model == "fifo":
+            raise ExposureRequestError("account chains support the haircut and poison models")
+        with self.db.connect() as conn:
+            version = repo.data_version(conn)
+        files = ClusterFiles.open(self.store.root, chain) if utxo else None
+        build = files.build if files is not None else None
+        key = (chain, id(graph), model, hops, _file_key(flagged_file), version, build)
+        cached = self._engines.get(key)
+        if cached is not None:
+            return cached
         flags, basis = flags_for(self.db, chain, flagged_file)
-        basis["chain_loads"] = [k[:16] for k in self._loads(chain)]
-        if isinstance(graph, UtxoGraph):
-            clusters, build = cluster_ids(graph, self.store, chain)
-            basis["cluster_build"] = build or None
-            key = (chain, id(graph), model, hops, str(flagged_file), _flag_key(flags), build)
-            engine = self._engines.get(key)
-            if engine is None:
-                engine = ExposureEngine(graph, flags, model=model, hops=hops, clusters=clusters)  # type: ignore[arg-type]
-                engine.run()
+        basis["chain_loads"] = [k[:16] for k in loads]
+        if utxo:
+            basis["cluster_build"] = build
+            clusters = cluster_ids(graph, files) if files is not None else None  # type: ignore[arg-type]
+            engine: Any = ExposureEngine(graph, flags, model=model, hops=hops, clusters=clusters)  # type: ignore[arg-type]
+            engine.run()
         else:
             from sanctrace.chain.exposure_account import AccountExposure
 
-            if model == "fifo":
-                raise ExposureRequestError("account chains support the haircut and poison models")
-            key = (chain, id(graph), model, str(flagged_file), _flag_key(flags))
-            engine = self._engines.get(key)
-            if engine is None:
-                engine = AccountExposure(graph, flags, model=model)  # type: ignore[arg-type]
-        # Drop engines of an older graph of this chain; keep the other chains'.
-        self._engines = {
-            k: v for k, v in self._engines.items() if k[0] != chain or k[1] == id(graph)
-        }
-        self._engines[key] = engine
+            engine = AccountExposure(graph, flags, model=model)  # type: ignore[arg-type]
+        # Keep the other chains' engines; of this chain, only the current data's.
+        self._engines = {k: v for k, v in self._engines.items() if k[0] != chain}
+        self._engines[key] = (engine, basis)
         return engine, basis
 
     # ---- answers
     def screen(self, q: Question, flagged_file: Path | None = None) -> dict[str, Any]:
         """Exposure of one transaction, output or address, with its evidence and basis."""
         q.check()
-        chain = q.chain or _chain_of(q.address) or "btc"
-        address = q.address
+        chain, address = q.chain, q.address
         if address is not None:
             parsed = parse_any(address)
-            if parsed.valid and parsed.chain == chain:
-                address = parsed.address
+            if parsed.valid:
+                chain = chain or parsed.chain
+                if parsed.chain == chain:
+                    address = parsed.address
+        chain = chain or "btc"
         with self._lock:
             engine, basis = self.engine(chain, q.model, q.hops, flagged_file)
             if not isinstance(engine, ExposureEngine):
@@ -229,7 +242,7 @@ class ExposureService:
         answer = result.to_dict()
         answer["chain"] = chain
         answer["risk"] = risk_of(answer)
-        answer["basis"] = basis
+        answer["basis"] = dict(basis)
         return answer
 
     def table(
@@ -259,14 +272,3 @@ def risk_of(answer: dict[str, Any]) -> dict[str, str]:
     if answer.get("stopped"):
         return {"level": "none", "action": "allow", "why": "flows stop at another exchange"}
     return {"level": "none", "action": "allow", "why": "no flagged funds within the hop limit"}
-
-
-def _flag_key(flags: FlagSet) -> tuple:
-    return (len(flags.flagged), hash(frozenset(flags.flagged)), hash(frozenset(flags.stops)))
-
-
-def _chain_of(address: str | None) -> str | None:
-    if not address:
-        return None
-    parsed = parse_any(address)
-    return parsed.chain if parsed.valid else None
