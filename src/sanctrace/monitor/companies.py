@@ -32,8 +32,14 @@ from sanctrace.monitor.company_lists import ListSide, NoListsError, contact_keys
 from sanctrace.monitor.snapshot_cache import SnapshotCache
 from sanctrace.names import Screener
 from sanctrace.names.screener import ID_PROPERTIES
-from sanctrace.network.graph import COMPANY_SCHEMAS, Holding, Node, OwnershipGraph, Problem
-from sanctrace.network.kyb import PREFIX, REF_PROPS, input_id_of, kyb_companies, read_kyb
+from sanctrace.network.graph import Holding, Node, OwnershipGraph, Problem
+from sanctrace.network.kyb import (
+    PREFIX,
+    input_id_of,
+    kyb_companies,
+    read_kyb,
+    records_from_ftm,
+)
 from sanctrace.network.rule import assess
 from sanctrace.network.shares import parse_share
 from sanctrace.network.signals import shell_signals
@@ -344,31 +350,7 @@ def kyb_from_ftm(
             )
             continue
         good.append((where, data))
-    defined = {str(d["id"]) for _, d in good}
-    records: list[dict] = []
-    for where, data in good:
-        raw = data.get("properties") or {}
-        if not isinstance(raw, dict):
-            problems.append(Problem(where, "properties", "not an object; skipped", str(data["id"])))
-            continue
-        props = {str(k): (v if isinstance(v, list) else [v]) for k, v in raw.items()}
-        for prop in REF_PROPS:
-            if prop in props:
-                props[prop] = [
-                    PREFIX + str(v) if str(v) in defined else str(v) for v in props[prop]
-                ]
-        record = {
-            "id": PREFIX + str(data["id"]),
-            "schema": str(data["schema"]),
-            "properties": props,
-            "origin": where,
-            "input_id": str(data["id"]),
-        }
-        if record["schema"] in COMPANY_SCHEMAS and (
-            customers is None or record["input_id"] in customers
-        ):
-            record["kyb_customer"] = True
-        records.append(record)
+    records = records_from_ftm(good, problems, customers)
     return records, problems
 
 

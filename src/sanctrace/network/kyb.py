@@ -13,7 +13,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from sanctrace.countries import country_code
@@ -160,37 +160,56 @@ def _ftm_lines(name: str, text: str, problems: list[Problem]) -> list[tuple[int,
 def _ftm_records(
     files: list[tuple[str, list[tuple[int, dict]]]], problems: list[Problem]
 ) -> list[dict]:
-    defined = {str(d["id"]) for _, lines in files for _, d in lines}
+    items = [(f"{name}:{lineno}", data) for name, lines in files for lineno, data in lines]
+    return records_from_ftm(items, problems)
+
+
+def records_from_ftm(
+    items: list[tuple[str, dict]],
+    problems: list[Problem],
+    customers: Collection[str] | None = None,
+) -> list[dict]:
+    """KYB records from FtM dicts, each given with where it came from ("file:12", "request:3").
+
+    Ids get the ``kyb:`` prefix, and so do references to ids the input defines (others may
+    name list entities). Companies are customers unless ``customers`` names which are. Bad
+    records go to ``problems``; the rest is kept."""
+    defined = {str(d["id"]) for _, d in items}
     out: list[dict] = []
-    for name, lines in files:
-        for lineno, data in lines:
-            where = f"{name}:{lineno}"
-            props = {
-                k: (v if isinstance(v, list) else [v])
-                for k, v in (data.get("properties") or {}).items()
-            }
-            for prop in REF_PROPS:
-                if prop in props:
-                    props[prop] = [
-                        PREFIX + str(v) if str(v) in defined else str(v) for v in props[prop]
-                    ]
-            if data["schema"] == "Ownership":
-                for value in props.get("percentage", [])[:1]:
-                    try:
-                        parse_share(value)
-                    except ShareError as exc:
-                        problems.append(
-                            Problem(where, "percentage", f"{exc}; record skipped", str(data["id"]))
-                        )
-                        break
-                else:
-                    out.append(_record(data, props, where))
+    for where, data in items:
+        raw = data.get("properties") or {}
+        if not isinstance(raw, dict):
+            problems.append(Problem(where, "properties", "not an object; skipped", str(data["id"])))
+            continue
+        props = {str(k): (v if isinstance(v, list) else [v]) for k, v in raw.items()}
+        for prop in REF_PROPS:
+            if prop in props:
+                props[prop] = [
+                    PREFIX + str(v) if str(v) in defined else str(v) for v in props[prop]
+                ]
+        if data["schema"] == "Ownership":
+            bad = _bad_percentage(props)
+            if bad is not None:
+                problems.append(
+                    Problem(where, "percentage", f"{bad}; record skipped", str(data["id"]))
+                )
                 continue
-            record = _record(data, props, where)
-            if data["schema"] in COMPANY_SCHEMAS:
-                record["kyb_customer"] = True
-            out.append(record)
+        record = _record(data, props, where)
+        if record["schema"] in COMPANY_SCHEMAS and (
+            customers is None or record["input_id"] in customers
+        ):
+            record["kyb_customer"] = True
+        out.append(record)
     return out
+
+
+def _bad_percentage(props: dict) -> ShareError | None:
+    for value in props.get("percentage", [])[:1]:
+        try:
+            parse_share(value)
+        except ShareError as exc:
+            return exc
+    return None
 
 
 def _record(data: dict, props: dict, where: str) -> dict:
