@@ -15,11 +15,12 @@ import sqlalchemy as sa
 
 from helpers import run
 from sanctrace.chain.graph import UtxoGraph
-from sanctrace.chain.screening import ClusterFiles, ClusterIndex, read_tag_files
-from sanctrace.chain.store import ChainStore
+from sanctrace.chain.tagfiles import read_tag_files
 from sanctrace.chain.tagpacks import read_tagpack_folder
+from sanctrace.chainstore.clusters import ClusterFiles, ClusterIndex
+from sanctrace.chainstore.store import ChainStore
 from sanctrace.lists.lookup import HIT_FIELDS
-from sanctrace.monitor.addresses import AddressScreener, screen_address
+from sanctrace.services.addresses import AddressScreener, screen_address
 from sanctrace.store import open_database
 from sanctrace.store.tables import tag_sets, tags
 

@@ -26,7 +26,7 @@ from sanctrace.chain.script import base58check, classify, hash160, segwit_addres
 from sanctrace.chain.sources import btc_bigquery, btc_core_json, btc_raw
 from sanctrace.chain.sources.base import ChainParseError, open_chain_file, read_head
 from sanctrace.chain.sources.btc_raw import GENESIS_HASH, merkle_root, parse_block
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 
 RAW = "chain/btc/raw_blocks"
 BLOCK_574200 = "block-0000000000000000001602407ac49862a7bca9d00f7f402db20b7be2f5de59d2.blk"

@@ -13,11 +13,11 @@ import pytest
 
 from helpers import run
 from sanctrace.chain import store as store_module
-from sanctrace.chain.load import load_chain
 from sanctrace.chain.records import Block, Transfer, Tx, TxIn, TxOut
 from sanctrace.chain.sources.base import ChainParseError
-from sanctrace.chain.store import SCHEMAS, ChainStore
-from sanctrace.model import SanctraceError
+from sanctrace.chainstore.load import load_chain
+from sanctrace.chainstore.store import SCHEMAS, ChainStore
+from sanctrace.errors import SanctraceError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chain"
 ETH_DIR = Path("chain/eth/blocks_17173049_17173050")

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from sanctrace.lists.snapshots import load_lists
-from sanctrace.monitor.companies import (
+from sanctrace.network import KybError
+from sanctrace.services.companies import (
     CompanyScreener,
     ListSide,
     NoListsError,
     check_companies,
     summary,
 )
-from sanctrace.network import KybError
 from sanctrace.store import open_database
 
 HEADER = [

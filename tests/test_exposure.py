@@ -23,7 +23,7 @@ from sanctrace.chain.exposure import (
 )
 from sanctrace.chain.flags import Flag, FlagSet
 from sanctrace.chain.graph import UtxoGraph
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 
 # A transaction: (txid, inputs as (prev_txid, prev_index), outputs as (address, value)).
 Tx = tuple[str, list[tuple[str, int]], list[tuple[str | None, int]]]

@@ -10,14 +10,14 @@ import httpx
 import pytest
 
 from helpers import run, serving
-from sanctrace.chain.load import load_chain
-from sanctrace.chain.store import ChainStore
+from sanctrace.chainstore.load import load_chain
+from sanctrace.chainstore.store import ChainStore
 from sanctrace.demo.chain_world import generate_chain
 from sanctrace.demo.files import write_chain, write_world
 from sanctrace.demo.world import generate
 from sanctrace.lists.snapshots import load_lists
-from sanctrace.monitor.addresses import load_tags
-from sanctrace.monitor.exposure import ExposureRequestError, ExposureService, Question
+from sanctrace.services.addresses import load_tags
+from sanctrace.services.exposure import ExposureRequestError, ExposureService, Question
 from sanctrace.store import open_database
 
 SEED = 7
@@ -222,8 +222,8 @@ def test_account_chain_address(tmp_path, monkeypatch):
 
 
 def test_cluster_ids_follow_the_cluster_map(world, service):
-    from sanctrace.chain.screening import ClusterFiles, ClusterIndex, build_clusters
-    from sanctrace.monitor.exposure import cluster_ids
+    from sanctrace.chainstore.clusters import ClusterFiles, ClusterIndex, build_clusters
+    from sanctrace.services.exposure import cluster_ids
 
     build_clusters(world["store"], chain="btc")
     files = ClusterFiles.open(world["store"].root, "btc")

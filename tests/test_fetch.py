@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from sanctrace.errors import SanctraceError
 from sanctrace.lists.fetch import fetch_sources
 from sanctrace.lists.snapshots import status
-from sanctrace.model import SanctraceError
 from sanctrace.store import open_database
 from sanctrace.store.tables import fetches
 

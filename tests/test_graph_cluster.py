@@ -21,7 +21,7 @@ from sanctrace.chain.cluster import (
     is_coinjoin,
 )
 from sanctrace.chain.graph import AccountGraph, Interner, UtxoGraph, hash_strings
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 
 UTXO = Path("chain/graphsense_reference/src/test/resources/utxo")
 COINBASE = "0" * 64

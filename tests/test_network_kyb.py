@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 from sanctrace.network import (
     KybError,
     OwnershipGraph,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 from sanctrace.network.shares import Share, ShareError, parse_share, same_pair, total
 
 

@@ -12,7 +12,7 @@ import pytest
 from helpers import run, serving
 from sanctrace.lists.snapshots import diff, load_lists
 from sanctrace.model import NameQuery
-from sanctrace.monitor.screening import (
+from sanctrace.services.names import (
     build_screener,
     open_matches,
     rescreen_delta,

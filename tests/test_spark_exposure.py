@@ -26,7 +26,7 @@ from sanctrace.chain.exposure import ExposureEngine  # noqa: E402
 from sanctrace.chain.flags import Flag, FlagSet  # noqa: E402
 from sanctrace.chain.graph import UtxoGraph  # noqa: E402
 from sanctrace.chain.records import Block, Tx, TxIn, TxOut  # noqa: E402
-from sanctrace.chain.store import SCHEMAS, ChainStore  # noqa: E402
+from sanctrace.chainstore.store import SCHEMAS, ChainStore  # noqa: E402
 from sanctrace.spark.exposure import (  # noqa: E402
     RESULT_COLUMNS,
     ExposureJob,

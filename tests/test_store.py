@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 from sanctrace.store import customers as repo
 from sanctrace.store import open_database, resolve_url
 from sanctrace.store.tables import metadata

@@ -3,7 +3,8 @@
 The public API is re-exported here; modules not named below are private.
 """
 
-from sanctrace.model import CryptoAddress, Entity, Name, NameKind, SanctraceError
+from sanctrace.errors import SanctraceError
+from sanctrace.model import CryptoAddress, Entity, Name, NameKind
 
 __version__ = "0.1.0"
 

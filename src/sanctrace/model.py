@@ -16,13 +16,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
-class SanctraceError(Exception):
-    """A user-facing failure: bad input, bad configuration, a failed check.
-
-    The message is one line that names the file, line or field concerned.
-    """
-
-
 class NameKind(StrEnum):
     """How a list presents a name."""
 

@@ -16,8 +16,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sanctrace.monitor.companies import CompanyScreener, NoListsError
-from sanctrace.store import Database
+from sanctrace.services.companies import CompanyScreener, NoListsError
+from sanctrace.services.context import Context
 
 MAX_RECORDS = 20_000
 MAX_COMPANIES = 1_000
@@ -180,10 +180,11 @@ class _Flattener:
         self.add({"id": rid, "schema": schema, "properties": props}, where)
 
 
-def company_router(db: Database) -> APIRouter:
-    """The router over ``db``; the list side is cached per set of active snapshots."""
+def company_router(ctx: Context) -> APIRouter:
+    """The router over the context's database; the list side is cached per set of active
+    snapshots."""
     router = APIRouter()
-    screener = CompanyScreener(db)
+    screener = CompanyScreener(ctx.db)
 
     @router.post("/v1/screen/company")
     def screen_company(request: CompanyRequest) -> dict:

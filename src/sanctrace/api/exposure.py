@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field, model_validator
 
 from sanctrace.chain.exposure import DEFAULT_HOPS, MAX_HOPS
-from sanctrace.model import SanctraceError
-from sanctrace.monitor.exposure import ExposureService, Question
-from sanctrace.store import Database
+from sanctrace.errors import SanctraceError
+from sanctrace.services.context import Context
+from sanctrace.services.exposure import ExposureService, Question
 
 
 class TransactionRequest(BaseModel):
@@ -35,10 +35,10 @@ class TransactionRequest(BaseModel):
         return self
 
 
-def exposure_router(db: Database) -> APIRouter:
-    """The exposure endpoint over ``db`` and the chain store of ``$SANCTRACE_DATA_DIR``."""
+def exposure_router(ctx: Context) -> APIRouter:
+    """The exposure endpoint over the context's database and chain store."""
     router = APIRouter()
-    service = ExposureService(db)
+    service = ExposureService(ctx.db, ctx.chain_store)
 
     @router.post("/v1/screen/transaction")
     def screen_transaction(request: TransactionRequest) -> dict:

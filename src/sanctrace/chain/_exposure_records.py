@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from sanctrace.chain.flags import FlagIndex
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 
 Model = Literal["haircut", "poison", "fifo"]
 Direction = Literal["in", "out"]

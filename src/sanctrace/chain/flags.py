@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sanctrace.chain.addresses import guess_chain, parse_any
 from sanctrace.chain.tags import SANCTIONED, Tag
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 
 _MAX_ADDRESS = 128
 

@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 
 from sanctrace.chain.addresses import normalise
 from sanctrace.chain.interner import Interner, hash_strings, id_dtype  # noqa: F401 - re-exported
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 
 BATCH_ROWS = 1 << 18
 _U64 = np.uint64

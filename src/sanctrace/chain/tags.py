@@ -40,7 +40,7 @@ from sanctrace.chain.addresses import (
     normalise,
     parse_address,
 )
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 
 if TYPE_CHECKING:
     from sanctrace.chain.cluster import Clustering, Hop

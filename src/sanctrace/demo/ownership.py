@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from sanctrace.monitor.companies import check_companies, summary
+from sanctrace.services.companies import check_companies, summary
 from sanctrace.store import Database
 
 BOX_W, BOX_H, GAP, ROW, PAD = 200, 64, 76, 96, 12

@@ -15,7 +15,7 @@ from sanctrace.demo.trace import trace_demo_chain
 from sanctrace.demo.world import generate
 from sanctrace.fileio import write_atomic
 from sanctrace.lists.snapshots import diff, load_lists, status
-from sanctrace.monitor.screening import (
+from sanctrace.services.names import (
     build_screener,
     open_matches,
     rescreen_delta,

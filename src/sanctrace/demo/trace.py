@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sanctrace.chain.load import load_chain
-from sanctrace.chain.store import ChainStore
+from sanctrace.chainstore.load import load_chain
+from sanctrace.chainstore.store import ChainStore
 from sanctrace.demo.chain_world import generate_chain
 from sanctrace.demo.files import write_chain
 from sanctrace.demo.world import World
-from sanctrace.monitor.addresses import load_tags
-from sanctrace.monitor.exposure import ExposureService, Question
+from sanctrace.services.addresses import load_tags
+from sanctrace.services.exposure import ExposureService, Question
 from sanctrace.store import Database
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
-from sanctrace.model import Entity, SanctraceError
+from sanctrace.errors import SanctraceError
+from sanctrace.model import Entity
 
 log = logging.getLogger(__name__)
 

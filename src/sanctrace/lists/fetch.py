@@ -19,9 +19,9 @@ from urllib.parse import unquote, urlparse
 import httpx
 import sqlalchemy as sa
 
+from sanctrace.errors import SanctraceError
 from sanctrace.lists.registry import get_format
 from sanctrace.lists.snapshots import LoadResult, load_set
-from sanctrace.model import SanctraceError
 from sanctrace.store import Database
 from sanctrace.store.snapshots import now
 from sanctrace.store.tables import fetches
@@ -46,10 +46,7 @@ class FetchResult:
 
 
 def load_config(path: Path | None = None) -> dict[str, dict]:
-    """Source name → {format, urls}: from ``path``, $SANCTRACE_SOURCES or the built-in file."""
-    path = path or (
-        Path(os.environ["SANCTRACE_SOURCES"]) if "SANCTRACE_SOURCES" in os.environ else None
-    )
+    """Source name → {format, urls}: from ``path``, else the built-in file."""
     try:
         if path is None:
             text = resources.files("sanctrace.lists").joinpath("sources.toml").read_text("utf-8")
@@ -67,18 +64,16 @@ def load_config(path: Path | None = None) -> dict[str, dict]:
     return sources
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("SANCTRACE_DATA_DIR", "sanctrace-data")) / "lists"
-
-
 def fetch_sources(
     db: Database,
+    cache_dir: Path,
     sources: list[str] | None = None,
     config: Path | None = None,
     client: httpx.Client | None = None,
     backoff: float = 2.0,
 ) -> list[FetchResult]:
-    """Fetch and load the named sources (default: every configured one)."""
+    """Fetch the named sources (default: every configured one) into ``cache_dir/<source>``
+    and load them."""
     cfg = load_config(config)
     names = sources or list(cfg)
     unknown = [n for n in names if n not in cfg]
@@ -87,16 +82,16 @@ def fetch_sources(
     own = client is None
     client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
     try:
-        return [fetch_source(db, n, cfg[n], client, backoff) for n in names]
+        return [fetch_source(db, cache_dir, n, cfg[n], client, backoff) for n in names]
     finally:
         if own:
             client.close()
 
 
 def fetch_source(
-    db: Database, source: str, cfg: dict, client: httpx.Client, backoff: float
+    db: Database, cache_dir: Path, source: str, cfg: dict, client: httpx.Client, backoff: float
 ) -> FetchResult:
-    folder = cache_dir() / source
+    folder = cache_dir / source
     folder.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     downloaded = unchanged = 0

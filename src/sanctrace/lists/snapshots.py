@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sanctrace.errors import SanctraceError
 from sanctrace.lists.base import ListFormat, ParseError, ParseReport
 from sanctrace.lists.registry import detect_format, get_format
-from sanctrace.model import Entity, SanctraceError, changed_fields, comparable
+from sanctrace.model import Entity, changed_fields, comparable
 from sanctrace.store import Database
 from sanctrace.store import snapshots as repo
 

@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from sanctrace.countries import country_code
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 from sanctrace.network.graph import COMPANY_SCHEMAS, Problem, is_iso_date
 from sanctrace.network.shares import ShareError, parse_share
 

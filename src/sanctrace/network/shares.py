@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 
 # Tolerance for comparing sums of floating-point percentages.
 EPS = 1e-9

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 
 CONFIG_PATH = Path(__file__).with_name("data") / "signals.yml"
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 
 
 def parser() -> argparse.ArgumentParser:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,15 +12,13 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from sanctrace.model import SanctraceError
+from sanctrace.errors import BadRequest, Unavailable
 
-DEFAULT_URL = "sqlite:///sanctrace.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def resolve_url(url: str | None = None) -> str:
-    """``--db``, then ``SANCTRACE_DB``, then ``./sanctrace.db``; PostgreSQL goes through psycopg 3."""
-    url = url or os.environ.get("SANCTRACE_DB") or DEFAULT_URL
+def resolve_url(url: str) -> str:
+    """The SQLAlchemy URL for ``url``: PostgreSQL goes through psycopg 3."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
@@ -75,18 +72,19 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI hook
     cur.close()
 
 
-def open_database(url: str | None = None, migrate: bool = True) -> Database:
+def open_database(url: str, migrate: bool = True) -> Database:
     """Connect to the database at ``url`` (resolved as ``resolve_url`` says) and migrate it.
 
-    Any failure to reach or understand the database is one ``SanctraceError`` line.
+    A URL that is not one is ``BadRequest``; a database that cannot be reached or opened is
+    ``Unavailable``: one line each.
     """
     resolved = resolve_url(url)
     try:
         engine = sa.create_engine(resolved)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
-        raise SanctraceError(f"--db {resolved!r}: not a usable database URL ({exc})") from exc
+        raise BadRequest(f"--db {resolved!r}: not a usable database URL ({exc})") from exc
     except ImportError as exc:
-        raise SanctraceError(f"--db {resolved!r}: database driver missing ({exc})") from exc
+        raise Unavailable(f"--db {resolved!r}: database driver missing ({exc})") from exc
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     db = Database(engine)
@@ -96,5 +94,5 @@ def open_database(url: str | None = None, migrate: bool = True) -> Database:
         except sa.exc.OperationalError as exc:
             engine.dispose()
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise SanctraceError(f"--db {db.url}: cannot open database ({reason})") from exc
+            raise Unavailable(f"--db {db.url}: cannot open database ({reason})") from exc
     return db

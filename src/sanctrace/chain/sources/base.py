@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from sanctrace.chain.records import Block, Transfer
-from sanctrace.model import SanctraceError
+from sanctrace.errors import SanctraceError
 
 
 class ChainParseError(SanctraceError):

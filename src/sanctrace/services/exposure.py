@@ -28,12 +28,12 @@ from sanctrace.chain.addresses import parse_any
 from sanctrace.chain.exposure import DEFAULT_HOPS, MAX_HOPS, ExposureEngine
 from sanctrace.chain.flags import FlagSet
 from sanctrace.chain.graph import AccountGraph, UtxoGraph
-from sanctrace.chain.screening import ClusterFiles
-from sanctrace.chain.store import ChainStore
 from sanctrace.chain.tags import SANCTIONED, Tag, tags_from_snapshot_rows
+from sanctrace.chainstore.clusters import ClusterFiles
+from sanctrace.chainstore.store import ChainStore
+from sanctrace.errors import SanctraceError
 from sanctrace.lists.lookup import hit_dict
-from sanctrace.model import SanctraceError
-from sanctrace.monitor.addresses import is_sanctioned, tag_dict, tag_of
+from sanctrace.services.addresses import is_sanctioned, tag_dict, tag_of
 from sanctrace.store import Database
 from sanctrace.store import tags as repo
 
@@ -144,9 +144,9 @@ def _file_key(path: Path | None) -> tuple | None:
 class ExposureService:
     """Exposure answers over the chain store and the database, engines cached per version."""
 
-    def __init__(self, db: Database, store: ChainStore | None = None) -> None:
+    def __init__(self, db: Database, store: ChainStore) -> None:
         self.db = db
-        self.store = store or ChainStore()
+        self.store = store
         self._lock = threading.Lock()
         self._graphs: dict[str, tuple[tuple, Any]] = {}
         self._engines: dict[tuple, tuple[Any, dict[str, Any]]] = {}

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sanctrace.cli_support import err, open_db, out, print_json, progress_bar, state
+from sanctrace.cli._console import context, err, out, print_json, progress_bar, state
 
 chain_app = typer.Typer(
     help="Blockchain data: load, status, tags, cluster, exposure.", no_args_is_help=True
@@ -27,13 +27,20 @@ def chain_load(
     ] = None,
 ) -> None:
     """Load blocks or transfers into the chain store (same files twice: nothing new)."""
-    from sanctrace.chain.load import load_chain
+    from sanctrace.chainstore.load import load_chain
 
     def skipped(path: Path, reason: str) -> None:
         err.print(f"{path}: skipped ({reason})", markup=False, highlight=False, soft_wrap=True)
 
     with progress_bar("loading chain records") as advance:
-        results = load_chain(paths, fmt=fmt, progress=advance, chain=chain, on_skip=skipped)
+        results = load_chain(
+            paths,
+            store=context().chain_store,
+            fmt=fmt,
+            progress=advance,
+            chain=chain,
+            on_skip=skipped,
+        )
     for r in results:
         counts = ", ".join(f"{n} {table}" for table, n in r.counts.items() if n) or "no records"
         files = f"{len(r.files)} file{'s' if len(r.files) != 1 else ''}"
@@ -51,9 +58,7 @@ def chain_status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Rows, distinct addresses and block range of each chain in the chain store."""
-    from sanctrace.chain.store import ChainStore
-
-    data = ChainStore().status()
+    data = context().chain_store.status()
     if as_json:
         print_json(data)
         return
@@ -78,9 +83,9 @@ def chain_tags(
     name: Annotated[str | None, typer.Option(help="Name of the tag set.")] = None,
 ) -> None:
     """Load attribution tags as one tag set (same files twice: nothing new)."""
-    from sanctrace.monitor.addresses import load_tags
+    from sanctrace.services.addresses import load_tags
 
-    r = load_tags(open_db(), paths, fmt=fmt, name=name)
+    r = load_tags(context().db, paths, fmt=fmt, name=name)
     word = "loaded" if r.created else "unchanged"
     files = f"{len(r.files)} file{'s' if len(r.files) != 1 else ''}"
     err.print(
@@ -111,9 +116,9 @@ def chain_cluster(
     """Cluster addresses by common-input ownership and store the map with its evidence."""
     from dataclasses import asdict
 
-    from sanctrace.chain.screening import build_clusters
+    from sanctrace.chainstore.clusters import build_clusters
 
-    r = build_clusters(chain=chain, coinjoin_filter=coinjoin_filter)
+    r = build_clusters(context().chain_store, chain=chain, coinjoin_filter=coinjoin_filter)
     if as_json:
         print_json(asdict(r))
         return
@@ -162,11 +167,11 @@ def chain_exposure(
     ] = None,
 ) -> None:
     """Direct and indirect exposure of a transaction, output or address to flagged funds."""
-    from sanctrace.monitor.exposure import ExposureService, Question, check_options
+    from sanctrace.services.exposure import ExposureService, Question, check_options
 
     if sum([tx is not None, address is not None, every]) != 1:
         raise typer.BadParameter("give exactly one of --tx, --address or --all")
-    service = ExposureService(open_db())
+    service = ExposureService(context().db, context().chain_store)
     if every:
         if direction != "in":
             raise typer.BadParameter("--all computes the source of funds: use --direction in")

@@ -1,11 +1,4 @@
-"""The chain side of address screening: tag file sets, and the stored cluster map.
-
-**Tag file sets** (``read_tag_files``): GraphSense TagPack folders or files, or users' tag CSV
-files (``chain.tags``), read as one set. A folder with ``packs/`` (or ``*.yaml``) is TagPacks,
-with its ``schema/confidence.csv`` and ``actors/*.yaml``; a pack file inside ``packs/`` uses
-those of its parent folder. Unlike ``read_tagpack_folder``, a file that cannot be read at all
-raises ``TagError`` (file and field): a load is all or nothing. The set's identity is the SHA-256
-over its kind and the sorted contents of every file read (names do not count).
+"""The stored cluster map of a UTXO chain, beside the chain store.
 
 **Cluster map** (``build_clusters``): the multi-input clusters of one UTXO chain of the chain
 store, with the evidence for every merge, under the chain store root::
@@ -14,7 +7,7 @@ store, with the evidence for every merge, under the chain store root::
     <root>/<chain>/clusters/<build>/addresses.parquet     # address, cluster, size (by address)
     <root>/<chain>/clusters/<build>/evidence.parquet      # cluster, a, b, txid (by cluster)
 
-``<root>`` is ``$SANCTRACE_DATA_DIR/chain``. ``<build>`` is 16 hex of the SHA-256 over the
+``<root>`` is the chain store's root (``settings.chain_dir``). ``<build>`` is 16 hex of the SHA-256 over the
 chain's loads (manifest ``sha256``s, in load order) and the CoinJoin setting, so rebuilding an
 unchanged store writes nothing. Cluster ids are ``Clustering``'s (the smallest address id, in
 order of first appearance in the store). Evidence rows are the spanning forest of
@@ -48,120 +41,13 @@ import pyarrow.parquet as pq
 
 from sanctrace.chain.cluster import Hop, cluster_addresses
 from sanctrace.chain.graph import UtxoGraph
-from sanctrace.chain.store import ChainStore
-from sanctrace.chain.tagpacks import read_actors, read_confidence_levels, read_tagpack
-from sanctrace.chain.tags import DEFAULT_CONFIDENCE, TagError, TagReadResult, read_tag_csv
+from sanctrace.chainstore.store import ChainStore
+from sanctrace.errors import SanctraceError
 from sanctrace.fileio import write_atomic
-from sanctrace.model import SanctraceError
 
-TAG_KINDS = ("tagpack", "csv")
 CLUSTERS = "clusters"
 CURRENT = "CURRENT.json"
 ROW_GROUP = 65_536
-
-# ------------------------------------------------------------------------- tag file sets
-
-
-@dataclass
-class TagFileSet:
-    """The tags of a file set, and what identifies it."""
-
-    kind: str
-    files: list[Path]
-    sha256: str
-    result: TagReadResult
-
-
-def _kind_of(path: Path) -> str:
-    if path.is_dir():
-        if (path / "packs").is_dir() or any(path.rglob("*.yaml")):
-            return "tagpack"
-        if any(path.glob("*.csv")):
-            return "csv"
-        raise TagError(f"{path}: no TagPack (*.yaml) or tag CSV (*.csv) files")
-    suffix = path.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        return "tagpack"
-    if suffix == ".csv":
-        return "csv"
-    raise TagError(f"{path}: cannot tell the format from the name; give --format tagpack|csv")
-
-
-def _pack_root(path: Path) -> Path | None:
-    """The folder holding ``schema/`` and ``actors/`` for a pack file in ``packs/``."""
-    for parent in path.parents:
-        if parent.name == "packs":
-            return parent.parent
-    return None
-
-
-def _read_tagpacks(root: Path | None, packs: list[Path], seen: list[Path]) -> TagReadResult:
-    levels = dict(DEFAULT_CONFIDENCE)
-    actors = {}
-    result = TagReadResult()
-    if root is not None:
-        if (root / "schema" / "confidence.csv").is_file():
-            levels = read_confidence_levels(root / "schema" / "confidence.csv")
-            seen.append(root / "schema" / "confidence.csv")
-        actor_dir = root / "actors"
-        for path in sorted(actor_dir.glob("*.yaml")) if actor_dir.is_dir() else []:
-            actors.update(read_actors(path, result.problems))
-            seen.append(path)
-    for path in packs:
-        result.extend(read_tagpack(path, levels, actors or None))
-        seen.append(path)
-    return result
-
-
-def read_tag_files(paths: Iterable[Path | str], fmt: str | None = None) -> TagFileSet:
-    """Read TagPack folders/files or tag CSV files as one set (see the module docstring)."""
-    paths = [Path(p) for p in paths]
-    if fmt is not None and fmt not in TAG_KINDS:
-        raise TagError(f"--format {fmt!r}: one of {', '.join(TAG_KINDS)}")
-    if not paths:
-        raise TagError("PATH: no tag files given")
-    for path in paths:
-        if not path.exists():
-            raise TagError(f"{path}: no such file or folder")
-    kinds = {fmt or _kind_of(p) for p in paths}
-    if len(kinds) > 1:
-        raise TagError(f"{paths[0]}: TagPacks and CSV files mixed; load them as separate sets")
-    kind = kinds.pop()
-    result = TagReadResult()
-    seen: list[Path] = []
-    for path in paths:
-        if kind == "csv":
-            files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
-            for file in files:
-                result.extend(read_tag_csv(file))
-                seen.append(file)
-        elif path.is_dir():
-            packs = path / "packs" if (path / "packs").is_dir() else path
-            root = path.parent if path.name == "packs" and packs == path else path
-            files = [
-                p
-                for p in sorted(packs.rglob("*.yaml"))
-                if packs != path or p.parent.name not in ("actors", "schema")
-            ]
-            result.extend(_read_tagpacks(root, files, seen))
-        else:
-            result.extend(_read_tagpacks(_pack_root(path), [path], seen))
-    unique = list(dict.fromkeys(p.resolve() for p in seen))
-    return TagFileSet(kind, unique, _set_sha256(kind, unique), result)
-
-
-def _set_sha256(kind: str, files: list[Path]) -> str:
-    digests = []
-    for path in files:
-        try:
-            digests.append(hashlib.sha256(path.read_bytes()).hexdigest())
-        except OSError as exc:
-            raise TagError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    digest = hashlib.sha256(f"sanctrace-tags\0{kind}\0".encode())
-    for value in sorted(set(digests)):
-        digest.update(bytes.fromhex(value))
-    return digest.hexdigest()
-
 
 # --------------------------------------------------------------------------- cluster map
 
@@ -205,10 +91,9 @@ def read_current(folder: Path) -> dict | None:
 
 
 def build_clusters(
-    store: ChainStore | None = None, chain: str = "btc", coinjoin_filter: bool = True
+    store: ChainStore, chain: str = "btc", coinjoin_filter: bool = True
 ) -> ClusterBuild:
     """Cluster the addresses of ``chain`` in the chain store and write the cluster map."""
-    store = store or ChainStore()
     loads = [e["sha256"] for e in store.loads(chain)]
     if not store.parts(chain, "inputs"):
         raise SanctraceError(

@@ -7,8 +7,9 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from sanctrace.errors import SanctraceError
 from sanctrace.fileio import write_atomic
-from sanctrace.model import Match, NameQuery, SanctraceError
+from sanctrace.model import Match, NameQuery
 
 OUTPUT_COLUMNS = [
     "query_id",

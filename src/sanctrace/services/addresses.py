@@ -1,6 +1,6 @@
 """Address screening: list hits, attribution tags, and the tags a cluster lends its addresses.
 
-``load_tags`` stores a tag file set (``chain.screening.read_tag_files``) as one tag set in one
+``load_tags`` stores a tag file set (``chain.tagfiles.read_tag_files``) as one tag set in one
 transaction; the same files again create nothing.
 
 ``screen_address`` (one shot) and ``AddressScreener.screen`` (cached) answer, for an address
@@ -34,15 +34,7 @@ import sqlalchemy as sa
 
 from sanctrace.chain.addresses import parse_any
 from sanctrace.chain.cluster import Hop
-from sanctrace.chain.screening import (
-    CURRENT,
-    ClusterFiles,
-    ClusterIndex,
-    TagFileSet,
-    clusters_dir,
-    read_tag_files,
-)
-from sanctrace.chain.store import ChainStore
+from sanctrace.chain.tagfiles import TagFileSet, read_tag_files
 from sanctrace.chain.tags import (
     SANCTIONED,
     ClusterPath,
@@ -52,6 +44,8 @@ from sanctrace.chain.tags import (
     fold,
     tags_from_snapshot_rows,
 )
+from sanctrace.chainstore.clusters import CURRENT, ClusterFiles, ClusterIndex, clusters_dir
+from sanctrace.chainstore.store import ChainStore
 from sanctrace.lists.lookup import hit_dict, list_hits
 from sanctrace.model import CryptoAddress
 from sanctrace.store import Database
@@ -319,9 +313,9 @@ def _screen(view: _Live | _Memory, address: str, parsed: CryptoAddress | None = 
     }
 
 
-def screen_address(db: Database, address: str, store: ChainStore | None = None) -> dict:
+def screen_address(db: Database, address: str, store: ChainStore) -> dict:
     """Screen one address with one-shot lookups (see the module docstring for the answer)."""
-    root = (store or ChainStore()).root
+    root = store.root
     with db.connect() as conn:
         return _screen(_Live(conn, root), address)
 
@@ -329,9 +323,9 @@ def screen_address(db: Database, address: str, store: ChainStore | None = None) 
 class AddressScreener:
     """Screens addresses from memory, reloading what changed; safe to share between threads."""
 
-    def __init__(self, db: Database, store: ChainStore | None = None) -> None:
+    def __init__(self, db: Database, store: ChainStore) -> None:
         self.db = db
-        self.root = (store or ChainStore()).root
+        self.root = store.root
         self._lock = threading.Lock()
         self._memory: _Memory | None = None
         self._stats: dict[str, tuple | None] = {}

@@ -29,8 +29,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from sanctrace.chain.records import Block, Transfer
+from sanctrace.errors import SanctraceError
 from sanctrace.fileio import write_atomic
-from sanctrace.model import SanctraceError
 
 BATCH_ROWS = 50_000
 PROGRESS_EVERY = 1_000
@@ -105,11 +105,6 @@ ADDRESS_COLUMNS += (("transfers", "sender"), ("transfers", "receiver"))
 HEIGHT_COLUMNS = (("blocks", "height"), ("transfers", "block_number"))
 
 
-def data_dir() -> Path:
-    """``$SANCTRACE_DATA_DIR``, default ``./sanctrace-data``."""
-    return Path(os.environ.get("SANCTRACE_DATA_DIR") or "sanctrace-data")
-
-
 @dataclass
 class LoadSummary:
     """What one load of a file set did."""
@@ -125,10 +120,10 @@ class LoadSummary:
 
 
 class ChainStore:
-    """The Parquet datasets under ``root`` (default ``$SANCTRACE_DATA_DIR/chain``)."""
+    """The Parquet datasets under ``root`` (``settings.chain_dir`` for the services)."""
 
-    def __init__(self, root: Path | None = None) -> None:
-        self.root = Path(root) if root is not None else data_dir() / "chain"
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
 
     @property
     def manifest_path(self) -> Path:

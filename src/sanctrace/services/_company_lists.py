@@ -1,6 +1,6 @@
 """The list side of corporate customer screening: what the active list snapshots contribute.
 
-``ListSide`` is built once per set of active snapshots (``monitor.snapshot_cache``): a name screener
+``ListSide`` is built once per set of active snapshots (``services._snapshot_cache``): a name screener
 over every party, the ownership graph of every party and relation, which parties are listed
 (with the reason and designation date), and an index of the listed parties' contact details.
 A check copies only the part of the graph it needs (``ListSide.list_part``).
@@ -18,8 +18,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from sanctrace.errors import SanctraceError
 from sanctrace.lists.snapshots import PARTY_SCHEMAS
-from sanctrace.model import Entity, SanctraceError
+from sanctrace.model import Entity
 from sanctrace.names import Screener
 from sanctrace.network.graph import NODE_SCHEMAS, Holding, OwnershipGraph
 from sanctrace.network.listing import designations_from_ftm, listed_from_ftm

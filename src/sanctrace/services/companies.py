@@ -28,8 +28,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sanctrace.model import Match, NameQuery
-from sanctrace.monitor.company_lists import ListSide, NoListsError, contact_keys
-from sanctrace.monitor.snapshot_cache import SnapshotCache
 from sanctrace.names import Screener
 from sanctrace.names.screener import ID_PROPERTIES
 from sanctrace.network.graph import Holding, Node, OwnershipGraph, Problem
@@ -43,6 +41,8 @@ from sanctrace.network.kyb import (
 from sanctrace.network.rule import assess
 from sanctrace.network.shares import parse_share
 from sanctrace.network.signals import shell_signals
+from sanctrace.services._company_lists import ListSide, NoListsError, contact_keys
+from sanctrace.services._snapshot_cache import SnapshotCache
 from sanctrace.store import Database
 
 POSSIBLE_FLOOR = 0.6  # weaker matches down to this score make a party possibly listed

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sanctrace.chain.sources.base import ChainFormat, ChainParseError
 from sanctrace.chain.sources.registry import detect_format, get_format, with_chain
-from sanctrace.chain.store import TABLES, ChainStore, LoadSummary, summary_of
+from sanctrace.chainstore.store import TABLES, ChainStore, LoadSummary, summary_of
 
 CHAIN_SUFFIXES = {
     ".blk",
@@ -109,14 +109,13 @@ def set_sha256(fmt: str, chain: str | None, digests: list[str]) -> str:
 
 def load_chain(
     paths: list[Path],
+    store: ChainStore,
     fmt: str | None = None,
-    store: ChainStore | None = None,
     progress: Progress | None = None,
     chain: str | None = None,
     on_skip: OnSkip | None = None,
 ) -> list[LoadSummary]:
     """Load files (or folders of files) into the chain store, one load per format found."""
-    store = store or ChainStore()
     groups = group_files(expand_paths(paths), fmt, chain, on_skip)
     return [load_set(store, fmt_obj, files, progress) for fmt_obj, files in groups]
 

@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from sanctrace.cli_support import err, open_db, out, print_json
-from sanctrace.model import SanctraceError
+from sanctrace.cli._console import context, err, out, print_json
+from sanctrace.errors import SanctraceError
 
 network_app = typer.Typer(
     help="Ownership and control: corporate customers checked through their owners.",
@@ -67,9 +67,9 @@ def network_check(
 
     Problems with single records go to stderr and the rest is checked (exit 0); exit 1 when
     no company could be read."""
-    from sanctrace.monitor.companies import check_companies, summary
+    from sanctrace.services.companies import check_companies, summary
 
-    check = check_companies(open_db(), paths)
+    check = check_companies(context().db, paths)
     for problem in check.problems:
         err.print(f"problem: {problem}", markup=False, highlight=False, soft_wrap=True)
     if not check.results:

@@ -1,0 +1,37 @@
+"""One mapping of service errors to HTTP statuses for every router (``sanctrace.errors``)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from sanctrace.errors import SanctraceError
+
+__all__ = ["ERROR_RESPONSES", "ErrorOut", "install_error_handler"]
+
+
+class ErrorOut(BaseModel):
+    """The body of every 404, 409, 422 (from a service) and 503 answer."""
+
+    detail: str
+
+
+async def _handle(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SanctraceError)
+    return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)})
+
+
+def install_error_handler(app: FastAPI) -> None:
+    """Answer every ``SanctraceError`` with its status and ``{"detail": message}``."""
+    app.add_exception_handler(SanctraceError, _handle)
+
+
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorOut, "description": what}
+    for status, what in (
+        (404, "Not found: the subject is not known."),
+        (409, "Conflict with the stored state."),
+        (503, "Unavailable: no lists loaded, or the database cannot be reached."),
+    )
+}

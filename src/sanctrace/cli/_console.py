@@ -1,0 +1,67 @@
+"""What the command modules share: consoles, global options, the service context, progress,
+JSON, and the exit codes (docs/cli.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sanctrace.services.context import Context
+from sanctrace.settings import load_settings
+
+out = Console()
+err = Console(stderr=True)
+
+# Exit codes, one scheme for every command (docs/cli.md); errors carry their own.
+DONE = 0  # done, nothing found
+HIT = 1  # a match, a listed address, a block or hold verdict
+
+
+class State:
+    db_url: str | None = None
+    data_dir: Path | None = None
+    verbose: bool = False
+    _context: Context | None = None
+
+
+state = State()
+
+
+def context() -> Context:
+    """The services' context for this command: the environment's settings under the global
+    ``--db`` and ``--data-dir`` options."""
+    if state._context is None:
+        state._context = Context(load_settings(db=state.db_url, data_dir=state.data_dir))
+    return state._context
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar on a terminal; a silent counter when output is piped."""
+    if not err.is_terminal:
+        yield lambda n: None
+        return
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def say(text: str) -> None:
+    """A plain line on stderr (what a command did), never read as markup."""
+    err.print(text, markup=False, highlight=False, soft_wrap=True)

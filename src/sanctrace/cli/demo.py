@@ -1,0 +1,31 @@
+"""``sanctrace demo``: the synthetic exchange, end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sanctrace.cli._console import context, err, out
+
+
+def demo(
+    folder: Annotated[Path, typer.Option(help="Where the demo world and report go.")] = Path(
+        "demo-world"
+    ),
+    report: Annotated[Path, typer.Option(help="Report folder.")] = Path("demo-report"),
+    customers: Annotated[int, typer.Option(help="Number of exchange customers.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2022,
+) -> None:
+    """Generate the synthetic exchange, run every step on it and write the HTML report."""
+    from sanctrace.demo.run import run_demo
+
+    db = context().db
+    summary = run_demo(db, folder, report, customers=customers, seed=seed, console=err)
+    table = Table("step", "result", title="sanctrace demo")
+    for step, result in summary.steps:
+        table.add_row(step, result)
+    out.print(table)
+    out.print(f"Report: [bold]{summary.report.resolve()}[/]")

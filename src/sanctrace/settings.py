@@ -1,0 +1,50 @@
+"""The one place that reads the environment: every ``SANCTRACE_*`` setting, with its default.
+
+Interfaces build one ``Settings`` (the environment, then their own options such as ``--db`` and
+``--data-dir`` on top) and hand it to the services; engines never read the environment.
+
+| variable | setting | default |
+|---|---|---|
+| ``SANCTRACE_DB`` | ``db``: database URL | ``sqlite:///sanctrace.db`` |
+| ``SANCTRACE_DATA_DIR`` | ``data_dir``: downloaded lists, the chain store | ``./sanctrace-data`` |
+| ``SANCTRACE_SOURCES`` | ``sources``: TOML file of list URLs | the packaged ``lists/sources.toml`` |
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_DB", "DEFAULT_DATA_DIR", "Settings", "load_settings"]
+
+DEFAULT_DB = "sqlite:///sanctrace.db"
+DEFAULT_DATA_DIR = Path("sanctrace-data")
+
+
+class Settings(BaseSettings):
+    """sanctrace's configuration (environment variables ``SANCTRACE_<NAME>``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SANCTRACE_", frozen=True, extra="ignore")
+
+    db: str = Field(default=DEFAULT_DB, min_length=1)
+    data_dir: Path = DEFAULT_DATA_DIR
+    sources: Path | None = None
+
+    @property
+    def chain_dir(self) -> Path:
+        """Root of the Parquet chain store."""
+        return self.data_dir / "chain"
+
+    @property
+    def lists_dir(self) -> Path:
+        """Where ``lists fetch`` keeps downloaded files."""
+        return self.data_dir / "lists"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The environment's settings with ``overrides`` on top (``None`` values are ignored)."""
+    given = {k: v for k, v in overrides.items() if v is not None and v != ""}
+    return Settings(**given)
