@@ -24,6 +24,7 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src/sanctrace
 
 test: lint
 	$(BIN)/python -m pytest -q

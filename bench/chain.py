@@ -65,8 +65,13 @@ def parse_rate(repeat: int) -> dict:
                 inputs += sum(len(tx.inputs) for tx in block.txs)
         seconds = time.perf_counter() - start
         best = seconds if best is None else min(best, seconds)
-    return {"files": len(paths), "transactions": txs, "inputs": inputs, "seconds": best,
-            "tx_per_s": txs / best}  # fmt: skip
+    return {
+        "files": len(paths),
+        "transactions": txs,
+        "inputs": inputs,
+        "seconds": best,
+        "tx_per_s": txs / best,
+    }
 
 
 def generated_utxo_tables(n_tx: int, rng: np.random.Generator) -> tuple[pa.Table, ...]:
@@ -94,8 +99,14 @@ def generated_utxo_tables(n_tx: int, rng: np.random.Generator) -> tuple[pa.Table
             "address": addresses,
         }
     )
-    inputs = pa.table({"txid": txids.take(spender), "index": in_index.astype(np.int32),
-                       "prev_txid": txids.take(out_tx[src]), "prev_index": vout[src]})  # fmt: skip
+    inputs = pa.table(
+        {
+            "txid": txids.take(spender),
+            "index": in_index.astype(np.int32),
+            "prev_txid": txids.take(out_tx[src]),
+            "prev_index": vout[src],
+        }
+    )
     return transactions, inputs, outputs
 
 
@@ -227,9 +238,16 @@ def chain_2009() -> dict:
     clusters = cluster_addresses(graph)
     seconds = time.perf_counter() - start - built
     _, sizes = clusters.sizes()
-    return {"transactions": graph.n_tx, "edges": graph.n_edges, "addresses": graph.n_addresses,
-            "clusters": len(sizes), "largest_cluster": int(sizes.max()), "build_seconds": built,
-            "cluster_seconds": seconds, "coinjoins": int(clusters.coinjoin.sum())}  # fmt: skip
+    return {
+        "transactions": graph.n_tx,
+        "edges": graph.n_edges,
+        "addresses": graph.n_addresses,
+        "clusters": len(sizes),
+        "largest_cluster": int(sizes.max()),
+        "build_seconds": built,
+        "cluster_seconds": seconds,
+        "coinjoins": int(clusters.coinjoin.sum()),
+    }
 
 
 def tag_lookup() -> dict:
@@ -258,14 +276,18 @@ def main() -> None:
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     results = {
-        "machine": {"python": platform.python_version(), "numpy": np.__version__,
-                    "pyarrow": pa.__version__, "cpu": platform.processor() or platform.machine()},
+        "machine": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "pyarrow": pa.__version__,
+            "cpu": platform.processor() or platform.machine(),
+        },
         "parse_raw_blocks": parse_rate(1 if args.quick else 3),
         "utxo_graph_memory": graph_memory(1_000_000 // scale),
         "clustering": clustering(10_000_000 // scale, 3_000_000 // scale, 1_000_000 // scale),
         "chain_2009": chain_2009(),
         "tag_index": tag_lookup(),
-    }  # fmt: skip
+    }
     finish("chain", results)
 
 

@@ -185,9 +185,11 @@ def screening(engine: ExposureEngine, count: int) -> dict:
     rng = np.random.default_rng(SEED + 1)
     tainted = np.flatnonzero(engine.hops > 0)
     picks = {
-        "in": np.concatenate([rng.choice(tainted, count // 2), rng.integers(0, g.n_outputs, count // 2)]),
+        "in": np.concatenate(
+            [rng.choice(tainted, count // 2), rng.integers(0, g.n_outputs, count // 2)]
+        ),
         "out": rng.integers(0, g.n_outputs, count),
-    }  # fmt: skip
+    }
     out_tx = np.searchsorted(g.out_ptr, np.arange(g.n_outputs), side="right") - 1
     start = time.perf_counter()
     engine.output(g.txid(0), 0, "in")  # builds the query indexes once (graph "loaded")
@@ -201,8 +203,13 @@ def screening(engine: ExposureEngine, count: int) -> dict:
             times.append(time.perf_counter() - start)
             exposed += result.tainted_value > 0
         ms = np.array(times) * 1e3
-        found[direction] = {"queries": len(ms), "exposed": exposed, "p50_ms": float(np.percentile(ms, 50)),
-                            "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max())}  # fmt: skip
+        found[direction] = {
+            "queries": len(ms),
+            "exposed": exposed,
+            "p50_ms": float(np.percentile(ms, 50)),
+            "p99_ms": float(np.percentile(ms, 99)),
+            "max_ms": float(ms.max()),
+        }
     return found
 
 
@@ -252,9 +259,15 @@ def igraph_route(graph: UtxoGraph, engine: ExposureEngine) -> dict:
     same = bool(
         np.allclose(fraction, engine.fraction, rtol=1e-9, atol=0) and (hops == engine.hops).all()
     )
-    return {"build_seconds": built - start, "bfs_seconds": bfs - built, "reached_transactions": len(reached),
-            "arithmetic_seconds": done - bfs, "seconds": done - built, "seconds_with_build": done - start,
-            "same_result": same}  # fmt: skip
+    return {
+        "build_seconds": built - start,
+        "bfs_seconds": bfs - built,
+        "reached_transactions": len(reached),
+        "arithmetic_seconds": done - bfs,
+        "seconds": done - built,
+        "seconds_with_build": done - start,
+        "same_result": same,
+    }
 
 
 # --------------------------------------------------------------------------- DuckDB route
@@ -273,13 +286,30 @@ def duckdb_route(graph: UtxoGraph, engine: ExposureEngine) -> dict:
     con = duckdb.connect()
     con.execute("SET threads TO 1")
     start = time.perf_counter()
-    outputs = pa.table({"o": np.arange(graph.n_outputs), "tx": out_tx, "value": graph.out_value,
-                        "src": (engine.out_class & 1) != 0})  # fmt: skip
-    inputs = pa.table({"tx": spender[known], "o": graph.in_output[known].astype(np.int64),
-                       "value": graph.in_value[known]})  # fmt: skip
-    totals = pa.table({"tx": np.arange(graph.n_tx), "total": np.add.reduceat(
-        np.append(graph.in_value, 0), np.minimum(graph.in_ptr[:-1], graph.n_inputs)) *
-        (np.diff(graph.in_ptr) > 0)})  # fmt: skip
+    outputs = pa.table(
+        {
+            "o": np.arange(graph.n_outputs),
+            "tx": out_tx,
+            "value": graph.out_value,
+            "src": (engine.out_class & 1) != 0,
+        }
+    )
+    inputs = pa.table(
+        {
+            "tx": spender[known],
+            "o": graph.in_output[known].astype(np.int64),
+            "value": graph.in_value[known],
+        }
+    )
+    totals = pa.table(
+        {
+            "tx": np.arange(graph.n_tx),
+            "total": np.add.reduceat(
+                np.append(graph.in_value, 0), np.minimum(graph.in_ptr[:-1], graph.n_inputs)
+            )
+            * (np.diff(graph.in_ptr) > 0),
+        }
+    )
     con.register("outputs_a", outputs)
     con.register("inputs_a", inputs)
     con.register("totals_a", totals)
@@ -315,8 +345,13 @@ def duckdb_route(graph: UtxoGraph, engine: ExposureEngine) -> dict:
     same = bool(
         np.allclose(fraction, engine.fraction, rtol=1e-9, atol=0) and (hops == engine.hops).all()
     )
-    return {"load_seconds": loaded - start, "rounds": rounds, "seconds": done - loaded,
-            "seconds_with_load": done - start, "same_result": same}  # fmt: skip
+    return {
+        "load_seconds": loaded - start,
+        "rounds": rounds,
+        "seconds": done - loaded,
+        "seconds_with_load": done - start,
+        "same_result": same,
+    }
 
 
 # ------------------------------------------------------------------------------------ main
@@ -327,8 +362,9 @@ def compile_seconds() -> float:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(ROOT / "src")}
         code = "from sanctrace.chain.exposure import warm_up; print(warm_up())"
-        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                              text=True, check=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
     return float(done.stdout.strip().splitlines()[-1])
 
 
@@ -342,11 +378,19 @@ def main() -> None:
     _generate(100, 1)  # compile the generator outside the timings
     jit_generator = time.perf_counter() - start
     graph, flags, info = generate(n_tx)
-    results: dict = {"machine": {"python": platform.python_version(), "numpy": np.__version__,
-                                 "cpu": platform.processor() or platform.machine()},
-                     "graph": info,
-                     "jit": {"generator_seconds": jit_generator, "kernels_warm_up_seconds": warm_up(),
-                             "kernels_compile_seconds_uncached": compile_seconds()}}  # fmt: skip
+    results: dict = {
+        "machine": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "cpu": platform.processor() or platform.machine(),
+        },
+        "graph": info,
+        "jit": {
+            "generator_seconds": jit_generator,
+            "kernels_warm_up_seconds": warm_up(),
+            "kernels_compile_seconds_uncached": compile_seconds(),
+        },
+    }
     engine, results["engine"] = engine_run(graph, flags, repeat=3)
     results["screening"] = screening(engine, 2000)
     results["igraph"] = igraph_route(graph, engine)

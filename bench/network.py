@@ -289,8 +289,13 @@ def main() -> None:
     )
     # The same graph with 20x the listed persons (a fifth of all persons): many more blocked
     # companies, deeper propagation, many more chains to explain.
-    heavy = generate(1_000_000 // scale, 1_000_000 // scale, 200_000 // scale,
-                     500_000 // scale, np.random.default_rng(SEED))  # fmt: skip
+    heavy = generate(
+        1_000_000 // scale,
+        1_000_000 // scale,
+        200_000 // scale,
+        500_000 // scale,
+        np.random.default_rng(SEED),
+    )
     results["heavy_listing"] = full_run(heavy)
     del heavy
     results["python_reference"] = reference(g, 100_000 // scale)

@@ -52,10 +52,10 @@ def _counts(db_url: str) -> tuple[int, int]:
 
 def _lookups_per_second(screener: AddressScreener, addresses: list[str]) -> float:
     for address in addresses[:50]:  # warm-up: caches filled
-        screener.screen(address)
+        screener.screen(address).to_dict()
     start = time.perf_counter()
     for address in addresses:
-        screener.screen(address)
+        screener.screen(address).to_dict()
     return len(addresses) / (time.perf_counter() - start)
 
 
@@ -81,7 +81,7 @@ def test_tagpack_folder_loads_once_and_every_address_tags(db_url, shared_data, d
     db = open_database(db_url)
     screener = AddressScreener(db, ChainStore(data_dir / "chain"))
     for tag in expected.tags:
-        found = screener.screen(tag.raw)["tags"]
+        found = screener.screen(tag.raw).to_dict()["tags"]
         assert any(t["origin"] == tag.origin and t["label"] == tag.label for t in found), tag
         own = next(t for t in found if t["origin"] == tag.origin)
         assert (own["category"], own["confidence"], own["source"]) == (
@@ -89,7 +89,7 @@ def test_tagpack_folder_loads_once_and_every_address_tags(db_url, shared_data, d
             tag.confidence,
             tag.source,
         )
-    lazarus = screener.screen("134r8iHv69xdT6p5qVKTsHrcUEuBVZAYak")
+    lazarus = screener.screen("134r8iHv69xdT6p5qVKTsHrcUEuBVZAYak").to_dict()
     assert lazarus["sanctioned"] and lazarus["tags"][0]["abuse"] == "sanction"
     rate = _lookups_per_second(screener, [t.raw for t in expected.tags])
     print(f"\nwarm address screening: {rate:,.0f} lookups/s ({1e6 / rate:.0f} µs each)")
@@ -102,21 +102,21 @@ def test_bad_tag_files_one_error_line_nothing_stored(db_url, tmp_path, shared_da
     shutil.copy(shared_data / TAGPACKS / "packs" / "ofac.yaml", folder / "ofac.yaml")
     shutil.copy(FIXTURES / "not_yaml.yaml", folder / "zz_broken.yaml")
     result = run("chain", "tags", str(tmp_path / "pack"), db=db_url)
-    assert result.returncode == 1
+    assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {folder / 'zz_broken.yaml'}:")
     assert "Traceback" not in result.stderr
     assert _counts(db_url) == (0, 0)
 
     not_list = run("chain", "tags", str(FIXTURES / "tags_not_list.yaml"), db=db_url)
-    assert not_list.returncode == 1 and "field tags" in not_list.stderr
+    assert not_list.returncode == 2 and "field tags" in not_list.stderr
     bad_csv = tmp_path / "tags.csv"
     bad_csv.write_text("address,chain\n1Archive1n2C579dMsAu3iC6tWzuQJz8dN,btc\n")
     missing = run("chain", "tags", str(bad_csv), db=db_url)
-    assert missing.returncode == 1
+    assert missing.returncode == 2
     assert missing.stderr.strip() == f"error: {bad_csv}: header: missing column label"
     unknown = run("chain", "tags", str(tmp_path / "nope.yaml"), db=db_url)
-    assert unknown.returncode == 1 and "no such file" in unknown.stderr
+    assert unknown.returncode == 2 and "no such file" in unknown.stderr
     assert _counts(db_url) == (0, 0)
 
 
@@ -132,7 +132,7 @@ def test_ofac_list_addresses_hit_directly(db_url, shared_data, data_dir):
     db = open_database(db_url)
     screener = AddressScreener(db, ChainStore(data_dir / "chain"))
     for row in rows:
-        result = screener.screen(row["address"])
+        result = screener.screen(row["address"]).to_dict()
         assert result["sanctioned"], row
         hit = next(h for h in result["hits"] if h["entity_id"] == f"us_ofac_sdn:{row['ent_num']}")
         assert set(hit) == set(HIT_FIELDS) and hit["source"] == "us_ofac_sdn"
@@ -180,10 +180,12 @@ def test_every_ofac_address_tags_as_sanctioned(db_url, shared_data, data_dir, tm
     db = open_database(db_url)
     screener = AddressScreener(db, ChainStore(data_dir / "chain"))
     for address in addresses:
-        result = screener.screen(address)
+        result = screener.screen(address).to_dict()
         assert result["sanctioned"] and result["tags"], address
         assert all(t["category"] == "sanctioned" for t in result["tags"])
-    hydra = [a for a in addresses if screener.screen(a)["tags"][0]["label"] == "HYDRA MARKET"]
+    hydra = [
+        a for a in addresses if screener.screen(a).to_dict()["tags"][0]["label"] == "HYDRA MARKET"
+    ]
     assert len(set(hydra)) >= 100
     db.dispose()
 
@@ -222,7 +224,7 @@ def test_clustered_address_inherits_its_clusters_tags(db_url, shared_data, data_
     assert {tagged, queried} <= inputs and len(inputs) >= 2
     other = next(e for e in evidence if e["cluster"] != first["cluster"])
 
-    before = screener.screen(queried)
+    before = screener.screen(queried).to_dict()
     assert not before["sanctioned"] and before["cluster"]["tagged"] == []
     user_tags = tmp_path / "user_tags.csv"
     user_tags.write_text(
@@ -268,8 +270,8 @@ def test_clustered_address_inherits_its_clusters_tags(db_url, shared_data, data_
     )
 
     # The warm screener noticed the map and the new tags, and answers like the one-shot path.
-    assert screener.screen(queried) == body
-    assert screen_address(db, queried, store) == body
+    assert screener.screen(queried).to_dict() == body
+    assert screen_address(db, queried, store).to_dict() == body
     # REST: the same object.
     from fastapi.testclient import TestClient
 
@@ -279,6 +281,16 @@ def test_clustered_address_inherits_its_clusters_tags(db_url, shared_data, data_
         reply = client.post("/v1/screen/address", json={"address": queried})
         assert reply.status_code == 200 and reply.json() == body
         assert client.post("/v1/screen/address", json={"address": ""}).status_code == 422
+        typo = client.post("/v1/screen/address", json={"address": "1BvBMSEYstWetqTFn5Au4m4GFg"})
+        assert typo.status_code == 422
+        assert "not a valid address for any supported chain" in typo.json()["detail"]
+        schema = client.get("/openapi.json").json()["paths"]["/v1/screen/address"]["post"]
+        assert "$ref" in str(schema["responses"]["200"])
+
+    # A string no chain accepts (and no list or tag names) is bad input: exit 2, not "clean".
+    typo = run("screen", "address", "1BvBMSEYstWetqTFn5Au4m4GFg", db=db_url)
+    assert typo.returncode == 2 and "not a valid address for any supported chain" in typo.stderr
+    assert "not sanctioned" not in typo.stdout
 
     # In-memory and on-disk paths agree for every pair of a multi-address cluster.
     index = ClusterIndex(files)
@@ -293,13 +305,16 @@ def test_clustered_address_inherits_its_clusters_tags(db_url, shared_data, data_
     # Without the CoinJoin filter: a new build, which the warm screener picks up.
     rebuilt = run("chain", "cluster", "--no-coinjoin-filter", "--json", db=db_url)
     assert rebuilt.returncode == 0 and json.loads(rebuilt.stdout)["build"] != summary["build"]
-    assert screener.screen(queried)["cluster"]["build"] == json.loads(rebuilt.stdout)["build"]
+    assert (
+        screener.screen(queried).to_dict()["cluster"]["build"]
+        == json.loads(rebuilt.stdout)["build"]
+    )
     db.dispose()
 
 
 def test_cluster_needs_utxo_data(db_url, data_dir):
     result = run("chain", "cluster", db=db_url)
-    assert result.returncode == 1
+    assert result.returncode == 3  # unavailable: nothing to cluster
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "chain btc: no UTXO inputs" in lines[0]
 

@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import run
-from sanctrace.chain import store as store_module
 from sanctrace.chain.records import Block, Transfer, Tx, TxIn, TxOut
 from sanctrace.chain.sources.base import ChainParseError
+from sanctrace.chainstore import store as store_module
 from sanctrace.chainstore.load import load_chain
 from sanctrace.chainstore.store import SCHEMAS, ChainStore
 from sanctrace.errors import SanctraceError
@@ -337,14 +337,14 @@ def test_cli_bad_input_one_line_nothing_written(
     bad = tmp_path / "token_transfers.json"
     bad.write_text("\n".join([*lines[:200], "{not json", *lines[200:]]) + "\n")
     result = run("chain", "load", str(bad), cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {bad}:line 201: bad JSON: Expecting property name enclosed in double quotes"
     ]
     assert not (data_dir / "chain" / "manifest.json").exists()
     assert not list((data_dir / "chain").rglob("*.parquet"))
     unknown = run("chain", "load", "--format", "nope", str(bad), cwd=tmp_path)
-    assert unknown.returncode == 1 and "unknown chain format" in unknown.stderr
+    assert unknown.returncode == 2 and "unknown chain format" in unknown.stderr
 
 
 def test_cli_real_bitcoin_block(shared_data: Path, data_dir: Path, tmp_path: Path) -> None:

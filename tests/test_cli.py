@@ -20,9 +20,9 @@ def test_version():
     assert result.stdout.startswith("sanctrace ")
 
 
-def test_nonsense_database_url_is_one_line_and_exit_1():
+def test_nonsense_database_url_is_one_line_and_exit_2():
     result = run("lists", "status", db="nonsense://x")
-    assert result.returncode == 1
+    assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "nonsense://x" in lines[0]
     assert "Traceback" not in result.stderr
@@ -40,14 +40,37 @@ def test_bad_list_file_names_file_and_line(db, fixtures, tmp_path):
     text[1] = '10002,"ONLY TWO"'
     (folder / "sdn.csv").write_text("\n".join(text) + "\n")
     result = run("lists", "load", str(folder), db=db)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {folder / 'sdn.csv'}:line 2: expected 12 columns, got 2"
     ]
     verbose = run("-v", "lists", "load", str(folder), db=db)
-    assert verbose.returncode == 1 and "Traceback" in verbose.stderr
+    assert verbose.returncode == 2 and "Traceback" in verbose.stderr
     missing = run("lists", "load", str(tmp_path / "nope.csv"), db=db)
-    assert missing.returncode == 1 and "no such file" in missing.stderr
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_name_screening_without_lists_is_unavailable(db, tmp_path):
+    """No list loaded is never "no match": exit 3 and one line saying what to do."""
+    result = run("screen", "name", "Arkady Kornevsky", db=db)
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [
+        "error: no sanctions list loaded; load one with: sanctrace lists load PATH"
+    ]
+    assert result.stdout == ""
+    queries = tmp_path / "q.csv"
+    queries.write_text("id,name\nq1,Arkady Kornevsky\n")
+    bulk = run("screen", "names", str(queries), "--out", str(tmp_path / "o.csv"), db=db)
+    assert bulk.returncode == 3 and not (tmp_path / "o.csv").exists()
+    assert run("screen", "customers", db=db).returncode == 3
+
+
+def test_diff_needs_both_snapshots_or_neither(db, fixtures):
+    assert run("lists", "load", str(fixtures / "lists" / "ofac_csv"), db=db).returncode == 0
+    result = run("lists", "diff", "us_ofac_sdn", "1", db=db)
+    assert result.returncode == 2 and "give both OLD and NEW, or neither" in result.stderr
+    unknown = run("lists", "diff", "nope", db=db)
+    assert unknown.returncode == 2 and "no snapshots loaded" in unknown.stderr
 
 
 def test_load_status_diff_and_address_screening(db, fixtures):

@@ -1,4 +1,4 @@
-"""Corporate customer screening (monitor.companies) on SQLite and PostgreSQL.
+"""Corporate customer screening (services.companies) on SQLite and PostgreSQL.
 
 The lists are the OFAC CSV fixture plus a small FtM list with an ownership chain; the KYB
 input is a CSV written here, one company per situation.
@@ -13,10 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from sanctrace.errors import BadRequest, Unavailable
 from sanctrace.lists.snapshots import load_lists
 from sanctrace.network import KybError
+from sanctrace.network.kyb import KybCompany, KybParty
 from sanctrace.services.companies import (
-    CompanyScreener,
+    CompanyCheck,
+    CompanyRequest,
+    CompanyResult,
+    CompanyService,
     ListSide,
     NoListsError,
     check_companies,
@@ -73,17 +78,44 @@ ROWS = [
     ["", "Nameless", "GB", "", "", "", "", "", "", "", ""],
 ]  # fmt: skip
 LIST_FTM = [
-    {"id": "osa-p1", "schema": "Person", "properties": {
-        "name": ["Boris Gennadyevich Lisitsyn"], "nationality": ["ru"], "topics": ["sanction"]}},
-    {"id": "osa-s1", "schema": "Sanction", "properties": {
-        "entity": ["osa-p1"], "startDate": ["2022-03-01"], "program": ["RUSSIA-EO14024"]}},
-    {"id": "osa-c1", "schema": "Company", "properties": {
-        "name": ["OOO SEVERNY KAPITAL"], "jurisdiction": ["ru"]}},
-    {"id": "osa-o1", "schema": "Ownership", "properties": {
-        "owner": ["osa-p1"], "asset": ["osa-c1"], "percentage": ["70"]}},
-    {"id": "osa-c2", "schema": "Company", "properties": {
-        "name": ["Pacific Rim Logistics"], "phone": ["+7 495 123 4567"], "topics": ["sanction"]}},
-]  # fmt: skip
+    {
+        "id": "osa-p1",
+        "schema": "Person",
+        "properties": {
+            "name": ["Boris Gennadyevich Lisitsyn"],
+            "nationality": ["ru"],
+            "topics": ["sanction"],
+        },
+    },
+    {
+        "id": "osa-s1",
+        "schema": "Sanction",
+        "properties": {
+            "entity": ["osa-p1"],
+            "startDate": ["2022-03-01"],
+            "program": ["RUSSIA-EO14024"],
+        },
+    },
+    {
+        "id": "osa-c1",
+        "schema": "Company",
+        "properties": {"name": ["OOO SEVERNY KAPITAL"], "jurisdiction": ["ru"]},
+    },
+    {
+        "id": "osa-o1",
+        "schema": "Ownership",
+        "properties": {"owner": ["osa-p1"], "asset": ["osa-c1"], "percentage": ["70"]},
+    },
+    {
+        "id": "osa-c2",
+        "schema": "Company",
+        "properties": {
+            "name": ["Pacific Rim Logistics"],
+            "phone": ["+7 495 123 4567"],
+            "topics": ["sanction"],
+        },
+    },
+]
 
 
 def write_kyb(folder: Path, rows: list[list[str]] = ROWS) -> Path:
@@ -110,28 +142,44 @@ def db(db_url, fixtures, tmp_path):
     database.dispose()
 
 
+def result_of(check: CompanyCheck, entity_id: str) -> CompanyResult:
+    return next(r for r in check.results if r.entity_id == entity_id)
+
+
 @pytest.fixture
 def checked(db, tmp_path):
     kyb = write_kyb(tmp_path)
     check = check_companies(db, [kyb])
-    return check, {r["entity_id"]: r for r in check.results}, kyb
+    return check, {r["entity_id"]: r for r in check.to_dict()["results"]}, kyb
 
 
 def test_one_result_per_company_with_the_contract_keys(checked):
     check, by_id, _ = checked
     assert list(by_id) == [
-        "K-CLEAN", "K-DIRECT", "K-HALF", "K-BAND", "K-CTRL", "K-WEAK", "K-CHAIN", "K-SG", "K-BAD",
-    ]  # fmt: skip
-    for r in check.results:
+        "K-CLEAN",
+        "K-DIRECT",
+        "K-HALF",
+        "K-BAND",
+        "K-CTRL",
+        "K-WEAK",
+        "K-CHAIN",
+        "K-SG",
+        "K-BAD",
+    ]
+    for r in by_id.values():
         assert {"entity_id", "name", "verdict", "controlled", "paths", "signals"} <= set(r)
         assert r["verdict"] in ("blocked", "possibly_blocked", "not_blocked")
         assert isinstance(r["controlled"], bool)
         assert set(r["snapshots"]) == {"us_ofac_sdn", "osa_network"}
     json.dumps(check.to_dict())  # every answer is plain JSON
+    assert check.hit  # some company is blocked or possibly blocked
+    assert [r.entity_id for r in check.flagged] == [
+        r["entity_id"] for r in by_id.values() if r["verdict"] != "not_blocked" or r["controlled"]
+    ]
 
 
 def test_clean_company_is_not_blocked(checked):
-    _, by_id, _ = checked
+    check, by_id, _ = checked
     clean = by_id["K-CLEAN"]
     assert (clean["verdict"], clean["controlled"], clean["paths"], clean["signals"]) == (
         "not_blocked",
@@ -139,7 +187,8 @@ def test_clean_company_is_not_blocked(checked):
         [],
         [],
     )
-    assert clean["matches"] == [] and summary(clean) == "-"
+    assert clean["matches"] == [] and summary(result_of(check, "K-CLEAN")) == "-"
+    assert not result_of(check, "K-CLEAN").hit
 
 
 def test_direct_name_match_blocks_with_a_match_path(checked):
@@ -153,7 +202,7 @@ def test_direct_name_match_blocks_with_a_match_path(checked):
 
 
 def test_owner_matched_by_name_blocks_through_the_50_percent_rule(checked):
-    _, by_id, kyb = checked
+    check, by_id, kyb = checked
     half = by_id["K-HALF"]
     assert (half["verdict"], half["eu_verdict"]) == ("blocked", "not_blocked")  # EU: over 50%
     (path,) = half["paths"]
@@ -169,7 +218,7 @@ def test_owner_matched_by_name_blocks_through_the_50_percent_rule(checked):
         "us_ofac_sdn:10001",
     )
     assert "birth date 1971-02-14 matches" in match["explanation"]
-    assert summary(half).startswith("50% held by blocked owners")
+    assert summary(result_of(check, "K-HALF")).startswith("50% held by blocked owners")
 
 
 def test_band_that_may_reach_50_is_possibly_blocked(checked):
@@ -239,55 +288,86 @@ def test_bad_records_are_problems_and_the_rest_is_checked(checked):
 
 def test_ftm_input_self_ownership_and_dangling_references(db, tmp_path):
     path = tmp_path / "kyb.ftm.json"
+
+    def owns(rid: str, owner: str, asset: str, share: str) -> dict:
+        props = {"owner": [owner], "asset": [asset], "percentage": [share]}
+        return {"id": rid, "schema": "Ownership", "properties": props}
+
     lines = [
         {"id": "A", "schema": "Company", "properties": {"name": ["Alpha Widgets Ltd"]}},
         {"id": "B", "schema": "Company", "properties": {"name": ["OOO Taiga Vychisleniya"]}},
-        {"id": "o1", "schema": "Ownership", "properties": {"owner": ["A"], "asset": ["A"],
-                                                           "percentage": ["100"]}},
-        {"id": "o2", "schema": "Ownership", "properties": {"owner": ["nobody"], "asset": ["A"],
-                                                           "percentage": ["10"]}},
-        {"id": "o3", "schema": "Ownership", "properties": {"owner": ["B"], "asset": ["A"],
-                                                           "percentage": ["51"]}},
-    ]  # fmt: skip
+        owns("o1", "A", "A", "100"),
+        owns("o2", "nobody", "A", "10"),
+        owns("o3", "B", "A", "51"),
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in lines) + "not json\n")
     check = check_companies(db, [path])
     text = [str(p) for p in check.problems]
     assert any(t.startswith(f"{path}:6: json:") for t in text)
     assert f"{path}:3: owner: kyb:A owns itself; record skipped" in text
     assert any(t.startswith(f"{path}:4: owner: refers to 'nobody'") for t in text)
-    by_id = {r["entity_id"]: r for r in check.results}
-    assert by_id["B"]["verdict"] == "blocked" and by_id["A"]["verdict"] == "blocked"
-    steps = by_id["A"]["paths"][0]["steps"]
+    by_id = {r.entity_id: r for r in check.results}
+    assert by_id["B"].verdict == "blocked" and by_id["A"].verdict == "blocked"
+    steps = by_id["A"].paths[0]["steps"]
     assert [(s["owner"], s["share"], s["records"]) for s in steps] == [("B", "51%", ["o3"])]
 
 
-def test_unreadable_file_and_no_lists(db, tmp_path):
+def test_unreadable_file_no_company_and_no_lists(db, tmp_path):
     with pytest.raises(KybError, match="cannot read KYB file"):
         check_companies(db, [tmp_path / "missing.csv"])
+    nameless = write_kyb(tmp_path, [["", "Nameless", "GB", "", "", "", "", "", "", "", ""]])
+    with pytest.raises(BadRequest, match="no company could be read .*company_id: missing"):
+        check_companies(db, [nameless])
     empty = open_database(f"sqlite:///{tmp_path / 'empty.db'}")
-    with pytest.raises(NoListsError, match="no sanctions lists loaded"):
+    with pytest.raises(NoListsError, match="no sanctions lists loaded") as no_lists:
         check_companies(empty, [write_kyb(tmp_path)])
+    assert isinstance(no_lists.value, Unavailable) and no_lists.value.exit_code == 3
     empty.dispose()
 
 
-def test_company_screener_caches_per_snapshot_set(db, fixtures, tmp_path):
-    screener = CompanyScreener(db)
-    records = [
-        {"id": "X", "schema": "Company", "properties": {"name": ["Kriptobirzha Primer"]}},
-        {"id": "Y", "schema": "Company", "properties": {"name": ["Quiet Harbour Ltd"]}},
-    ]
-    first = {r["entity_id"]: r["verdict"] for r in screener.check(records)}
+def test_request_takes_exactly_one_form():
+    with pytest.raises(BadRequest, match="exactly one"):
+        CompanyRequest()
+    with pytest.raises(BadRequest, match="exactly one"):
+        CompanyRequest(paths=(Path("kyb.csv"),), records=({"id": "A"},))
+    with pytest.raises(BadRequest, match="as_of"):
+        CompanyRequest.files(["kyb.csv"], as_of="yesterday")
+
+
+def test_same_party_same_id_through_a_file_and_an_api_body(db, tmp_path):
+    """A party without an id is one party whichever way it came in (one party-id rule)."""
+    row = ["K-1", "Baltic Amber Holdings Ltd", "CY", "", "", "Arkady Kornevsky", "person"]
+    kyb = write_kyb(tmp_path, [[*row, "RU", "1971-02-14", "shareholder", "50"]])
+    by_file = check_companies(db, [kyb]).results[0]
+    owner = KybParty(name="ARKADY  kornevsky", country="ru", birth_date="1971-02-14", share=50)
+    company = KybCompany(id="K-1", name="Baltic Amber Holdings Ltd", shareholders=(owner,))
+    by_body = CompanyService(db).check(CompanyRequest(companies=(company,))).results[0]
+    (file_step,) = by_file.paths[0]["steps"]
+    (body_step,) = by_body.paths[0]["steps"]
+    assert file_step["owner"].startswith("party-")
+    assert body_step["owner"] == file_step["owner"]
+
+
+def test_company_service_caches_per_snapshot_set(db, fixtures, tmp_path):
+    service = CompanyService(db)
+    request = CompanyRequest(
+        records=(
+            {"id": "X", "schema": "Company", "properties": {"name": ["Kriptobirzha Primer"]}},
+            {"id": "Y", "schema": "Company", "properties": {"name": ["Quiet Harbour Ltd"]}},
+        )
+    )
+    first = {r.entity_id: r.verdict for r in service.check(request).results}
     assert first == {"X": "blocked", "Y": "not_blocked"}
-    side = screener.cache.value
-    screener.check(records)
-    assert screener.cache.value is side  # same snapshots: no rebuild
+    side = service.cache.value
+    service.check(request)
+    assert service.cache.value is side  # same snapshots: no rebuild
     newer = tmp_path / "v2"
     shutil.copytree(fixtures / "lists" / "ofac_csv", newer)
     sdn = (newer / "sdn.csv").read_text().splitlines()
     (newer / "sdn.csv").write_text("\n".join(x for x in sdn if not x.startswith("10004,")) + "\n")
     load_lists(db, [newer])
-    after = {r["entity_id"]: r["verdict"] for r in screener.check(records)}
-    assert screener.cache.value is not side
+    after = {r.entity_id: r.verdict for r in service.check(request).results}
+    assert service.cache.value is not side
     assert after == {"X": "not_blocked", "Y": "not_blocked"}  # delisted: no longer blocked
 
 

@@ -9,7 +9,9 @@ from fastapi import FastAPI
 from helpers import serving
 from sanctrace.api.app import create_app
 from sanctrace.api.companies import company_router
+from sanctrace.api.errors import install_error_handler
 from sanctrace.lists.snapshots import load_lists
+from sanctrace.services.context import Context
 from sanctrace.store import open_database
 
 
@@ -80,13 +82,13 @@ def test_company_objects_with_nested_shareholders(api):
 
 
 def test_ftm_records_and_problems_per_record(api):
+    owns = {"owner": ["A"], "asset": ["B"], "percentage": ["140"]}
     records = [
         {"id": "A", "schema": "Company", "properties": {"name": ["Kriptobirzha Primer"]}},
         {"id": "B", "schema": "Company", "properties": {"name": ["Quiet Harbour Ltd"]}},
-        {"id": "o", "schema": "Ownership", "properties": {"owner": ["A"], "asset": ["B"],
-                                                          "percentage": ["140"]}},
+        {"id": "o", "schema": "Ownership", "properties": owns},
         {"schema": "Company"},
-    ]  # fmt: skip
+    ]
     with httpx.Client(base_url=api, timeout=60) as client:
         reply = client.post("/v1/screen/company", json={"records": records})
     assert reply.status_code == 200, reply.text
@@ -110,13 +112,39 @@ def test_bad_requests(api):
         assert client.post("/v1/screen/company", json={"companies": [bad_type]}).status_code == 422
         nothing = client.post("/v1/screen/company", json={"records": [{"id": "x"}]})
         assert nothing.status_code == 422
-        assert nothing.json()["detail"]["message"] == "no company could be read"
+        detail = nothing.json()["detail"]
+        assert detail.startswith("request: no company could be read")
+        assert "request:1: id: not an FtM entity" in detail  # the problems are named
+
+
+def test_same_party_without_id_is_one_party(api):
+    """Two companies with the same shareholder, written differently: one party, one id."""
+    owner = {"name": "Arkady Kornevsky", "country": "RU", "birth_date": "1971-02-14"}
+    twin = {**owner, "name": "ARKADY  kornevsky", "country": "ru"}
+    companies = [
+        {"id": "C-1", "name": "Amber One Ltd", "shareholders": [{**owner, "share": 60}]},
+        {"id": "C-2", "name": "Amber Two Ltd", "shareholders": [{**twin, "share": 60}]},
+    ]
+    with httpx.Client(base_url=api, timeout=60) as client:
+        reply = client.post("/v1/screen/company", json={"companies": companies})
+    assert reply.status_code == 200, reply.text
+    owners = {r["paths"][0]["steps"][0]["owner"] for r in reply.json()["results"]}
+    assert len(owners) == 1 and owners.pop().startswith("party-")
+
+
+def test_openapi_declares_the_answer_and_the_errors(api):
+    schema = httpx.get(f"{api}/openapi.json", timeout=60).json()
+    post = schema["paths"]["/v1/screen/company"]["post"]
+    ok = post["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok["$ref"].endswith("/CompanyCheckOut")
+    assert {"422", "503"} <= set(post["responses"])
 
 
 def test_no_lists_is_503(tmp_path):
     db = open_database(f"sqlite:///{tmp_path / 'bare.db'}")
     app = FastAPI()
-    app.include_router(company_router(db))
+    install_error_handler(app)  # as create_app does: the router translates no error
+    app.include_router(company_router(Context(db=db)))
     try:
         with serving(app) as url:
             reply = httpx.post(f"{url}/v1/screen/company", json={"companies": [CHAIN]}, timeout=60)

@@ -35,7 +35,7 @@ def test_check_json_contract_and_problems_on_stderr(db, tmp_path):
     kyb = tmp_path / "kyb.csv"
     kyb.write_text(KYB)
     result = run("network", "check", str(kyb), "--json", db=db)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # a hit: K2 is blocked
     data = json.loads(result.stdout)
     assert [r["entity_id"] for r in data] == ["K1", "K2", "K3"]
     assert all(CONTRACT_KEYS <= set(r) for r in data)
@@ -49,26 +49,35 @@ def test_check_human_output(db, tmp_path):
     kyb = tmp_path / "kyb.csv"
     kyb.write_text(KYB)
     result = run("network", "check", str(kyb), db=db)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # a hit: K2 is blocked
     assert "not_blocked" in result.stdout and "blocked" in result.stdout
     assert "ownership: Arkady Kornevsky —50%→ Baltic Amber Holdings Ltd" in result.stdout
     assert "signal third_country_front:" in result.stdout
     assert "3 companies checked: 1 flagged, 1 problems" in result.stderr
 
 
+def test_check_nothing_found_exits_0(db, tmp_path):
+    kyb = tmp_path / "clean.csv"
+    kyb.write_text("\n".join(KYB.splitlines()[:2]) + "\n")  # K1 only: clean
+    result = run("network", "check", str(kyb), "--json", db=db)
+    assert result.returncode == 0, result.stderr
+    assert [r["verdict"] for r in json.loads(result.stdout)] == ["not_blocked"]
+
+
 def test_check_errors_are_one_line(db, tmp_path):
     missing = run("network", "check", str(tmp_path / "none.csv"), db=db)
-    assert missing.returncode == 1
+    assert missing.returncode == 2  # bad input
     (line,) = missing.stderr.strip().splitlines()
     assert "none.csv" in line and "cannot read KYB file" in line
     empty = tmp_path / "empty.csv"
     empty.write_text("company_id,company_name\n,No id\n")
     nothing = run("network", "check", str(empty), db=db)
-    assert nothing.returncode == 1
-    assert "no company could be read" in nothing.stderr.strip().splitlines()[-1]
+    assert nothing.returncode == 2  # bad input
+    (line,) = nothing.stderr.strip().splitlines()
+    assert "no company could be read" in line and "company_id: missing" in line
     assert run("network", "check", db=db).returncode == 2
     no_lists = run("network", "check", str(empty), db=f"sqlite:///{tmp_path / 'bare.db'}")
-    assert no_lists.returncode == 1 and "no sanctions lists loaded" in no_lists.stderr
+    assert no_lists.returncode == 3 and "no sanctions lists loaded" in no_lists.stderr
 
 
 def test_demo_singapore_company_caught_through_its_chain(tmp_path):
@@ -107,6 +116,6 @@ def test_demo_singapore_company_caught_through_its_chain(tmp_path):
     # The same file through the command line.
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     result = run("network", "check", str(files["ownership"]), "--json", db=url)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # a hit: the planted company
     verdicts = {r["entity_id"]: r["verdict"] for r in json.loads(result.stdout)}
     assert verdicts[planted["customer_id"]] == "blocked"

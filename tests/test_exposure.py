@@ -115,10 +115,22 @@ def tables(txs: Iterable[Tx], seed: int | None = None) -> tuple[None, pa.Table, 
     if seed is not None:
         random.Random(seed).shuffle(outs)
         random.Random(seed + 1).shuffle(ins)
-    schema = pa.schema([("txid", pa.string()), ("index", pa.int32()),
-                        ("prev_txid", pa.string()), ("prev_index", pa.int64())])  # fmt: skip
-    out_schema = pa.schema([("txid", pa.string()), ("index", pa.int32()),
-                            ("value", pa.int64()), ("address", pa.string())])  # fmt: skip
+    schema = pa.schema(
+        [
+            ("txid", pa.string()),
+            ("index", pa.int32()),
+            ("prev_txid", pa.string()),
+            ("prev_index", pa.int64()),
+        ]
+    )
+    out_schema = pa.schema(
+        [
+            ("txid", pa.string()),
+            ("index", pa.int32()),
+            ("value", pa.int64()),
+            ("address", pa.string()),
+        ]
+    )
     return None, pa.Table.from_pylist(ins, schema), pa.Table.from_pylist(outs, out_schema)
 
 
@@ -188,9 +200,15 @@ def test_worked_example_with_fees(model, expected):
     assert e.subject == f"output:{txid('T4')}:0" and e.direction == "in" and e.hops_limit == 5
     assert [s.address for s in e.paths[0].steps] == ["S", "C", "E"]
     assert e.paths[0].steps[0].tags == ["E label"] and e.paths[0].hops == 2
-    assert e.by_entity == [{"entity": "E", "label": "E label", "category": "sanctioned",
-                            "tainted_value": pytest.approx(expected["E"][1]),
-                            "fraction": pytest.approx(expected["E"][0])}]  # fmt: skip
+    assert e.by_entity == [
+        {
+            "entity": "E",
+            "label": "E label",
+            "category": "sanctioned",
+            "tainted_value": pytest.approx(expected["E"][1]),
+            "fraction": pytest.approx(expected["E"][0]),
+        }
+    ]
 
 
 def test_self_change_and_several_tainted_inputs():
@@ -217,8 +235,9 @@ def test_self_change_and_several_tainted_inputs():
             assert got[(txid("T3"), 1)][1] == pytest.approx(fifo_z)
         z = engine.address("Z")
         assert z.value == 100 + 45 + 44
-        assert z.tainted_value == pytest.approx(sum(got[(t, n)][1] for t, n in
-                                                    [(txid("T3"), 1), (txid("T4"), 0)]))  # fmt: skip
+        assert z.tainted_value == pytest.approx(
+            sum(got[(t, n)][1] for t, n in [(txid("T3"), 1), (txid("T4"), 0)])
+        )
         assert set(z.by_category) == {"sanctioned", "mixer"}
         entities = {row["entity"]: row["tainted_value"] for row in z.by_entity}
         if model == "haircut":  # linear: the two entities split the total
@@ -256,8 +275,11 @@ def test_hop_limit_zero_n_and_n_plus_one():
             assert got[(txid(f"T{i}"), 0)][2] == (i if i <= hops else -1)
     # a hop count is the smallest among contributing inputs: taint goes on past N hops when
     # another input is nearer a source (X has hop 1, not below 1; S2 contributes at hop 0)
-    txs = [*chain[:2], (txid("U"), [], [("S2", 50)]),
-           (txid("V"), [(txid("T1"), 0), (txid("U"), 0)], [("Y", 120)])]  # fmt: skip
+    txs = [
+        *chain[:2],
+        (txid("U"), [], [("S2", 50)]),
+        (txid("V"), [(txid("T1"), 0), (txid("U"), 0)], [("Y", 120)]),
+    ]
     got = results(engine_for(txs, flags_for(["S", "S2"]), hops=1))
     assert got[(txid("V"), 0)] == pytest.approx((50 / 149, 120 * 50 / 149, 1))
     with pytest.raises(ExposureError, match="hops"):
@@ -279,8 +301,14 @@ def test_stop_entities_reported_not_propagated():
     assert got[(txid("T3"), 0)] == (0.0, 0.0, -1)  # but not passed on
     f = engine.output(txid("T3"), 0)
     assert f.tainted_value == 0 and f.stopped == [
-        {"txid": txid("T2"), "output_index": 0, "address": "EXCH", "label": "Other Exchange",
-         "tainted_value": 90.0}]  # fmt: skip
+        {
+            "txid": txid("T2"),
+            "output_index": 0,
+            "address": "EXCH",
+            "label": "Other Exchange",
+            "tainted_value": 90.0,
+        }
+    ]
     ahead = engine_for(txs, flags_for(["F"]), stops)
     out = ahead.output(txid("T1"), 0, "out")  # forward: the stop is reached, nothing lands
     assert out.tainted_value == 0 and [s["address"] for s in out.stopped] == ["EXCH"]
@@ -342,8 +370,20 @@ def test_api_errors_and_subjects():
     clean = engine.address("K")
     assert (clean.tainted_value, clean.min_hops, clean.paths, clean.by_entity) == (0, None, [], [])
     d = tx.to_dict()
-    assert list(d) == ["subject", "direction", "model", "hops_limit", "value", "tainted_value",
-                       "fraction", "min_hops", "by_category", "by_entity", "stopped", "paths"]  # fmt: skip
+    assert list(d) == [
+        "subject",
+        "direction",
+        "model",
+        "hops_limit",
+        "value",
+        "tainted_value",
+        "fraction",
+        "min_hops",
+        "by_category",
+        "by_entity",
+        "stopped",
+        "paths",
+    ]
     assert list(d["paths"][0]["steps"][0]) == ["txid", "output_index", "address", "tags", "amount"]
 
 
@@ -359,17 +399,38 @@ def test_cycle_is_an_error():
 def test_table_and_csv(tmp_path):
     engine = engine_for(WORKED, flags_for(["S"]))
     table = engine.table()
-    assert table.schema.names == ["txid", "output_index", "address", "value", "tainted_value",
-                                  "fraction", "hops"]  # fmt: skip
-    assert [str(t) for t in table.schema.types] == ["string", "int32", "string", "int64",
-                                                    "double", "double", "int8"]  # fmt: skip
+    assert table.schema.names == [
+        "txid",
+        "output_index",
+        "address",
+        "value",
+        "tainted_value",
+        "fraction",
+        "hops",
+    ]
+    assert [str(t) for t in table.schema.types] == [
+        "string",
+        "int32",
+        "string",
+        "int64",
+        "double",
+        "double",
+        "int8",
+    ]
     assert table.column("address").to_pylist() == ["S", "C", "D", "E"]
     assert table.column("hops").to_pylist() == [0, 1, 1, 2]
     path = tmp_path / "out" / "exposure.csv"
     assert engine.write_csv(path) == 4
     rows = list(csv.DictReader(path.open()))
-    assert rows[0] == {"txid": txid("T1"), "output_index": "0", "address": "S", "value": "100",
-                       "tainted_value": "100", "fraction": "1", "hops": "0"}  # fmt: skip
+    assert rows[0] == {
+        "txid": txid("T1"),
+        "output_index": "0",
+        "address": "S",
+        "value": "100",
+        "tainted_value": "100",
+        "fraction": "1",
+        "hops": "0",
+    }
     assert float(rows[3]["tainted_value"]) == pytest.approx(220 / 3, rel=1e-15)
     assert [p.name for p in path.parent.iterdir()] == ["exposure.csv"]  # no temporary left
 
@@ -386,9 +447,13 @@ def test_shuffled_tables_give_the_same_result():
 
 def test_graph_from_arrays_matches_from_tables():
     # the worked example as arrays: tx t's outputs out_ptr[t]:out_ptr[t+1]
-    graph = graph_from_arrays(np.array([0, 1, 2, 4, 5]), np.array([100, 50, 120, 20, 110]),
-                              np.array([0, 1, 2, 3, 4]), np.array([0, 0, 0, 2, 3]),
-                              np.array([0, 1, 2]))  # fmt: skip
+    graph = graph_from_arrays(
+        np.array([0, 1, 2, 4, 5]),
+        np.array([100, 50, 120, 20, 110]),
+        np.array([0, 1, 2, 3, 4]),
+        np.array([0, 0, 0, 2, 3]),
+        np.array([0, 1, 2]),
+    )
     engine = ExposureEngine(graph, FlagSet(flags_for(["addr0"])))
     engine.run()
     expected = engine_for(WORKED, flags_for(["S"]))
@@ -432,8 +497,10 @@ def test_2009_chain_against_the_reference(shared_data):
     flagged = {name for name, _ in ranked[1:40:2]}  # 20 busy addresses, every other one
     stops = {name for name, _ in ranked[40:46]}
     sources, terminal = classes(txs, flagged, stops)
-    entities = {a: [Flag("sanctioned", f"e{i % 3}", f"Entity {i % 3}")]
-                for i, a in enumerate(sorted(flagged))}  # fmt: skip
+    entities = {
+        a: [Flag("sanctioned", f"e{i % 3}", f"Entity {i % 3}")]
+        for i, a in enumerate(sorted(flagged))
+    }
     stop_flags = {a: [Flag("exchange", None, "Exchange")] for a in stops}
     alone: dict[tuple[str, str], dict] = {}
     for model in ("haircut", "poison", "fifo"):
@@ -481,7 +548,9 @@ def test_flagset_from_file_plain_and_csv(tmp_path):
     )
     flags = FlagSet.from_file(table)
     assert [f.category for f in flags.flagged["12c6DSiU4Rq3P4ZxziKxzrL5LmMBrzjrJX"]] == [
-        "mixer", "sanctioned"]  # fmt: skip
+        "mixer",
+        "sanctioned",
+    ]
     assert flags.flagged["1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"][0].label == "list.csv"
 
 
@@ -511,12 +580,15 @@ def test_flagset_from_tags():
         base = {"actor": None, "source": "pack", "confidence": 100, "jurisdiction": None}
         return Tag(address, "btc", f"label {address}", category, **{**base, **kw})
 
-    flags = FlagSet.from_tags([
-        tag("A", "sanctioned", entity_id="us_ofac_sdn:1", snapshot_id=3),
-        tag("B", "exchange", actor="binance"),
-        tag("C", "mixer", actor="blender"),
-        tag("D", None),
-    ], categories=("sanctioned", "mixer"))  # fmt: skip
+    flags = FlagSet.from_tags(
+        [
+            tag("A", "sanctioned", entity_id="us_ofac_sdn:1", snapshot_id=3),
+            tag("B", "exchange", actor="binance"),
+            tag("C", "mixer", actor="blender"),
+            tag("D", None),
+        ],
+        categories=("sanctioned", "mixer"),
+    )
     assert flags.flagged["A"] == [Flag("sanctioned", "us_ofac_sdn:1", "label A", "snapshot 3")]
     assert flags.flagged["C"][0].group == "blender" and set(flags.flagged) == {"A", "C"}
     assert flags.stops == {"B": [Flag("exchange", "binance", "label B", "pack")]}

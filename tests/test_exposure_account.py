@@ -22,9 +22,19 @@ Transfer = tuple[str, str, str, int, int, int, int]
 
 
 def table_of(transfers: list[Transfer], seed: int | None = None) -> pa.Table:
-    rows = [{"token": t, "sender": s, "receiver": r, "amount": str(a), "time": tm,
-             "block_number": b, "log_index": li, "tx_hash": f"h{i}"}
-            for i, (t, s, r, a, tm, b, li) in enumerate(transfers)]  # fmt: skip
+    rows = [
+        {
+            "token": t,
+            "sender": s,
+            "receiver": r,
+            "amount": str(a),
+            "time": tm,
+            "block_number": b,
+            "log_index": li,
+            "tx_hash": f"h{i}",
+        }
+        for i, (t, s, r, a, tm, b, li) in enumerate(transfers)
+    ]
     if seed is not None:
         random.Random(seed).shuffle(rows)
     return pa.Table.from_pylist(rows)
@@ -38,8 +48,11 @@ def brute_force(
     ordered = sorted(transfers, key=lambda x: (x[4], x[5], x[6]))
     carried: list[float] = []
     for j, (token, s, _, a, _, _, _) in enumerate(ordered):
-        before = [(ordered[i], carried[i]) for i in range(j) if ordered[i][0] == token
-                  and ordered[i][2] == s]  # fmt: skip
+        before = [
+            (ordered[i], carried[i])
+            for i in range(j)
+            if ordered[i][0] == token and ordered[i][2] == s
+        ]
         if s in sources:
             f = 1.0
         elif s in terminal:
@@ -83,9 +96,14 @@ def test_hand_checked_haircut_and_poison():
     assert rows[("B", "")]["tainted_received"] == pytest.approx(55)
     assert rows[("B", "")]["fraction"] == pytest.approx(55 / 90)
     assert rows[("A", "")]["first_tainted_time"] == 1 and ("D", "") not in rows
-    assert rows[("X", "")] == {"address": "X", "token": "", "received": 0.0,
-                               "tainted_received": 0.0, "fraction": 1.0,
-                               "first_tainted_time": None}  # fmt: skip
+    assert rows[("X", "")] == {
+        "address": "X",
+        "token": "",
+        "received": 0.0,
+        "tainted_received": 0.0,
+        "fraction": 1.0,
+        "first_tainted_time": None,
+    }
     b = haircut.address("B", token="")
     assert (b.value, b.tainted_value, b.min_hops, b.hops_limit) == (90, pytest.approx(55), 2, -1)
     assert sum(p.value for p in b.paths) == pytest.approx(55)
@@ -128,8 +146,10 @@ def test_stops_and_out_view():
     transfers = [("", "X", "EX", 100, 1, 1, 0), ("", "EX", "F", 50, 2, 2, 0),
                  ("", "C", "F", 50, 3, 3, 0), ("", "F", "Y", 20, 4, 4, 0)]  # fmt: skip
     graph = AccountGraph.from_table(table_of(transfers))
-    fs = FlagSet({"X": [Flag("sanctioned", "x", "X")], "Y": [Flag("sanctioned", "y", "Y")]},
-                 {"EX": [Flag("exchange", None, "Exchange")]})  # fmt: skip
+    fs = FlagSet(
+        {"X": [Flag("sanctioned", "x", "X")], "Y": [Flag("sanctioned", "y", "Y")]},
+        {"EX": [Flag("exchange", None, "Exchange")]},
+    )
     engine = AccountExposure(graph, fs)
     f = engine.address("F")
     assert f.tainted_value == 0 and f.stopped[0]["address"] == "EX"
@@ -139,7 +159,10 @@ def test_stops_and_out_view():
     out = AccountExposure(graph, fs).address("C", "out")
     assert (out.value, out.tainted_value, out.fraction, out.min_hops) == (50, 10.0, 0.2, 2)
     assert out.by_entity[0]["entity"] == "y" and [s.address for s in out.paths[0].steps] == [
-        "C", "F", "Y"]  # fmt: skip
+        "C",
+        "F",
+        "Y",
+    ]
     poisoned = AccountExposure(graph, fs, model="poison").address("C", "out")
     assert (poisoned.tainted_value, poisoned.fraction) == (20.0, 1.0)
 
@@ -152,9 +175,17 @@ def ledgers(draw: st.DrawFn) -> list[Transfer]:
     names = [f"a{i}" for i in range(draw(st.integers(2, 6)))]
     found = []
     for _ in range(draw(st.integers(1, 25))):
-        found.append((draw(st.sampled_from(["", "t"])), draw(st.sampled_from(names)),
-                      draw(st.sampled_from(names)), draw(st.integers(0, 1000)),
-                      draw(st.integers(0, 5)), draw(st.integers(0, 3)), len(found)))  # fmt: skip
+        found.append(
+            (
+                draw(st.sampled_from(["", "t"])),
+                draw(st.sampled_from(names)),
+                draw(st.sampled_from(names)),
+                draw(st.integers(0, 1000)),
+                draw(st.integers(0, 5)),
+                draw(st.integers(0, 3)),
+                len(found),
+            )
+        )
     return found
 
 
@@ -205,8 +236,18 @@ def test_engine_equals_brute_force(transfers, model, data):
 def test_real_erc20_transfers(shared_data):
     path = shared_data / "chain/eth/blocks_17173049_17173050/expected_token_transfers.json"
     rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
-    transfers = [(r["token_address"], r["from_address"], r["to_address"], int(r["value"]),
-                  r["block_number"], r["block_number"], r["log_index"]) for r in rows]  # fmt: skip
+    transfers = [
+        (
+            r["token_address"],
+            r["from_address"],
+            r["to_address"],
+            int(r["value"]),
+            r["block_number"],
+            r["block_number"],
+            r["log_index"],
+        )
+        for r in rows
+    ]
     graph = AccountGraph.from_table(table_of(transfers), chain="eth")
     senders = sorted({x[1] for x in transfers})
     flagged = {a: f"e{i % 2}" for i, a in enumerate(senders[::9])}

@@ -72,8 +72,9 @@ def flag_set(entity: dict[str, set[str]], stops: set[str]) -> FlagSet:
 def test_bulk_and_per_entity_equal_the_reference(case, shuffle):
     txs, entity, stops, model, hops, through = case
     graph = UtxoGraph.from_tables(*tables(txs, shuffle or None))
-    engine = ExposureEngine(graph, flag_set(entity, stops), model=model, hops=hops,
-                            propagate_stops=through)  # fmt: skip
+    engine = ExposureEngine(
+        graph, flag_set(entity, stops), model=model, hops=hops, propagate_stops=through
+    )
     sources, terminal = classes(txs, set(entity), set() if through else stops)
     expected = reference(txs, sources, terminal, model, hops)
     assert_same(results(engine), expected)
@@ -84,8 +85,13 @@ def test_bulk_and_per_entity_equal_the_reference(case, shuffle):
         assert e.min_hops == (h if h >= 0 else None)
         for row in e.by_entity:
             own = {q for q, a in ops.items() if row["entity"] in entity.get(a, ())}
-            alone = reference(txs, own, set() if through else {q for q, a in ops.items()
-                              if a in stops and q not in own}, model, hops)  # fmt: skip
+            alone = reference(
+                txs,
+                own,
+                set() if through else {q for q, a in ops.items() if a in stops and q not in own},
+                model,
+                hops,
+            )
             assert isclose(row["tainted_value"], alone[p][1], rel_tol=1e-9, abs_tol=1e-9)
         if model != "poison" and h >= 0:
             e = engine.output(*p, paths=1000)
@@ -99,8 +105,9 @@ def test_bulk_and_per_entity_equal_the_reference(case, shuffle):
 def test_out_view_equals_the_reference(case, data):
     txs, entity, stops, model, hops, through = case
     graph = UtxoGraph.from_tables(*tables(txs))
-    engine = ExposureEngine(graph, flag_set(entity, stops), model=model, hops=hops,
-                            propagate_stops=through)  # fmt: skip
+    engine = ExposureEngine(
+        graph, flag_set(entity, stops), model=model, hops=hops, propagate_stops=through
+    )
     ops = {(t, n): a for t, _, outs in txs for n, (a, _) in enumerate(outs)}
     flagged_ops = {q for q, a in ops.items() if a in entity}
     stop_ops = set() if through else {q for q, a in ops.items() if a in stops}
@@ -124,17 +131,24 @@ def test_out_view_equals_the_reference(case, data):
 
 
 @SETTINGS
-@given(dags(unique_addresses=True), st.sampled_from(["haircut", "poison", "fifo"]),
-       st.integers(1, 4), st.data())  # fmt: skip
+@given(
+    dags(unique_addresses=True),
+    st.sampled_from(["haircut", "poison", "fifo"]),
+    st.integers(1, 4),
+    st.data(),
+)
 def test_both_views_agree(txs, model, hops, data):
     graph = UtxoGraph.from_tables(*tables(txs))
     ops = sorted({(t, n): a for t, _, outs in txs for n, (a, _) in enumerate(outs)}.items())
     assume(len(ops) >= 2)
-    (s, a_s), (d, a_d) = data.draw(st.lists(st.sampled_from(ops), min_size=2, max_size=2,
-                                            unique=True))  # fmt: skip
-    back = ExposureEngine(graph, FlagSet({a_s: [Flag("sanctioned", "S", "S")]}), model=model,
-                          hops=hops).output(*d)  # fmt: skip
-    ahead = ExposureEngine(graph, FlagSet({a_d: [Flag("sanctioned", "D", "D")]}), model=model,
-                           hops=hops).output(*s, direction="out")  # fmt: skip
+    (s, a_s), (d, a_d) = data.draw(
+        st.lists(st.sampled_from(ops), min_size=2, max_size=2, unique=True)
+    )
+    back = ExposureEngine(
+        graph, FlagSet({a_s: [Flag("sanctioned", "S", "S")]}), model=model, hops=hops
+    ).output(*d)
+    ahead = ExposureEngine(
+        graph, FlagSet({a_d: [Flag("sanctioned", "D", "D")]}), model=model, hops=hops
+    ).output(*s, direction="out")
     assert ahead.tainted_value == pytest.approx(back.tainted_value, rel=1e-12, abs=1e-12)
     assert ahead.min_hops == back.min_hops

@@ -10,14 +10,14 @@ import httpx
 import pytest
 
 from helpers import run, serving
-from sanctrace.chainstore.load import load_chain
 from sanctrace.chainstore.store import ChainStore
 from sanctrace.demo.chain_world import generate_chain
 from sanctrace.demo.files import write_chain, write_world
 from sanctrace.demo.world import generate
+from sanctrace.errors import BadRequest, NotFound, Unavailable
 from sanctrace.lists.snapshots import load_lists
-from sanctrace.services.addresses import load_tags
-from sanctrace.services.exposure import ExposureRequestError, ExposureService, Question
+from sanctrace.services.chain_data import load_chain, load_tags
+from sanctrace.services.exposure import ExposureRequest, ExposureService
 from sanctrace.store import open_database
 
 SEED = 7
@@ -36,13 +36,18 @@ def world(tmp_path_factory):
     load_lists(db, [files["list"]], source="demo_sdn", fmt="ofac_csv")
     load_tags(db, [chain_files["tags"]], fmt="csv")
     store = ChainStore(folder / "data" / "chain")
-    load_chain([chain_files["chain"]], fmt="btc_bigquery", store=store)
+    load_chain(store, [chain_files["chain"]], fmt="btc_bigquery")
     return {"db": db, "db_url": db_url, "store": store, "truth": chain.truth, "folder": folder}
 
 
 @pytest.fixture(scope="module")
 def service(world):
     return ExposureService(world["db"], world["store"])
+
+
+def screen(service, **request):
+    """The JSON answer to one request."""
+    return service.screen(ExposureRequest(**request)).to_dict()
 
 
 def deposit(world, key):
@@ -54,7 +59,7 @@ def deposit(world, key):
 )
 def test_planted_deposits_show_their_exposure(world, service, key):
     planted = world["truth"]["deposits"][key]
-    answer = service.screen(Question(chain="btc", address=planted["address"]))
+    answer = screen(service, chain="btc", address=planted["address"])
     assert answer["min_hops"] == planted["hops"]
     assert answer["fraction"] == pytest.approx(planted["haircut"], rel=1e-9)
     assert answer["risk"]["action"] == ("block" if planted["hops"] == 1 else "review")
@@ -68,35 +73,35 @@ def test_planted_deposits_show_their_exposure(world, service, key):
 
 def test_hop_limit_and_stop_entities(world, service):
     far = deposit(world, "beyond_hop_limit")
-    assert service.screen(Question(chain="btc", address=far))["tainted_value"] == 0
-    reached = service.screen(Question(chain="btc", address=far, hops=10))
+    assert screen(service, chain="btc", address=far)["tainted_value"] == 0
+    reached = screen(service, chain="btc", address=far, hops=10)
     assert reached["min_hops"] == world["truth"]["deposits"]["beyond_hop_limit"]["hops"]
-    via_exchange = service.screen(
-        Question(chain="btc", address=deposit(world, "through_other_exchange"))
-    )
+    via_exchange = screen(service, chain="btc", address=deposit(world, "through_other_exchange"))
     assert via_exchange["tainted_value"] == 0 and via_exchange["risk"]["action"] == "allow"
     clean = world["truth"]["deposits"]["clean"][0]
-    assert service.screen(Question(chain="btc", address=clean))["tainted_value"] == 0
+    assert screen(service, chain="btc", address=clean)["tainted_value"] == 0
 
 
 def test_withdrawal_destination_of_funds(world, service):
     planted = world["truth"]["withdrawals"]["forwarded_to_listed"]
-    by_address = service.screen(Question(chain="btc", address=planted["address"], direction="out"))
+    by_address = screen(service, chain="btc", address=planted["address"], direction="out")
     assert by_address["min_hops"] == planted["hops"] and by_address["tainted_value"] > 0
-    by_tx = service.screen(
-        Question(chain="btc", txid=planted["txid"], output_index=0, direction="out")
-    )
+    by_tx = screen(service, chain="btc", txid=planted["txid"], output_index=0, direction="out")
     assert by_tx["tainted_value"] == pytest.approx(by_address["tainted_value"])
     assert by_tx["paths"][0]["steps"][-1]["address"] == planted["reaches"]
 
 
 def test_bad_questions(service):
-    with pytest.raises(ExposureRequestError, match="exactly one"):
-        service.screen(Question(chain="btc"))
-    with pytest.raises(ExposureRequestError, match="hops 11"):
-        service.screen(Question(chain="btc", txid="00" * 32, hops=11))
-    with pytest.raises(ExposureRequestError, match="nothing loaded"):
-        service.screen(Question(chain="ltc", txid="00" * 32))
+    with pytest.raises(BadRequest, match="exactly one"):
+        screen(service, chain="btc")
+    with pytest.raises(BadRequest, match="hops: 11"):
+        screen(service, chain="btc", txid="00" * 32, hops=11)
+    with pytest.raises(BadRequest, match="model: 'x'"):
+        screen(service, chain="btc", txid="00" * 32, model="x")
+    with pytest.raises(Unavailable, match="nothing loaded"):
+        screen(service, chain="ltc", txid="00" * 32)
+    with pytest.raises(NotFound, match="unknown transaction"):
+        screen(service, chain="btc", txid="00" * 32)
 
 
 def test_cli_contract(world, monkeypatch, tmp_path):
@@ -124,11 +129,16 @@ def test_cli_contract(world, monkeypatch, tmp_path):
     assert stdout.returncode == 0 and stdout.stdout.startswith('"txid","output_index"')
 
     one = run("chain", "exposure", "--address", deposit(world, "peel_chain"), "--json", db=db)
-    assert one.returncode == 0, one.stderr
+    assert one.returncode == 1, one.stderr  # review: a hit
     answer = json.loads(one.stdout)
     assert answer["min_hops"] == 4 and answer["risk"]["level"] == "indirect"
     text = run("chain", "exposure", "--address", deposit(world, "peel_chain"), db=db)
-    assert "REVIEW" in text.stdout and "path 1" in text.stdout
+    assert text.returncode == 1 and "REVIEW" in text.stdout and "path 1" in text.stdout
+    # Amounts for people in BTC (8 decimals); the JSON keeps satoshi.
+    assert f"of {answer['value'] / 1e8:,.8f} BTC flagged" in text.stdout
+    assert isinstance(answer["value"], int)
+    clean = run("chain", "exposure", "--address", world["truth"]["deposits"]["clean"][0], db=db)
+    assert clean.returncode == 0 and "ALLOW" in clean.stdout, clean.stderr
 
     flagged = tmp_path / "flagged.txt"
     flagged.write_text(f"# user list\n{world['truth']['other_exchange']}\n")
@@ -142,14 +152,18 @@ def test_cli_contract(world, monkeypatch, tmp_path):
         "--json",
         db=db,
     )
-    assert mine.returncode == 0, mine.stderr
+    assert mine.returncode == 1, mine.stderr  # direct exposure: block
     assert json.loads(mine.stdout)["min_hops"] == 1
 
     bad = run("chain", "exposure", "--address", "x", "--tx", "y", db=db)
     assert bad.returncode == 2
     too_far = run("chain", "exposure", "--all", "--hops", "11", db=db)
-    assert too_far.returncode == 1 and too_far.stderr.count("\n") == 1
-    assert "hops 11" in too_far.stderr
+    assert too_far.returncode == 2 and too_far.stderr.count("\n") == 1
+    assert "hops: 11" in too_far.stderr
+    bad_model = run("chain", "exposure", "--tx", "00" * 32, "--model", "x", db=db)
+    assert bad_model.returncode == 2 and "model: 'x'" in bad_model.stderr
+    unknown = run("chain", "exposure", "--tx", "00" * 32, db=db)
+    assert unknown.returncode == 2 and "unknown transaction" in unknown.stderr
 
 
 @pytest.fixture
@@ -185,6 +199,17 @@ def test_api_screens_a_deposit_before_credit(world, api):
             client.post("/v1/screen/transaction", json={"txid": "ab", "hops": 11}).status_code
             == 422
         )
+        bad_model = client.post("/v1/screen/transaction", json={"txid": "ab", "model": "x"})
+        assert bad_model.status_code == 422 and "model" in bad_model.json()["detail"]
+        assert "unknown transaction" in missing.json()["detail"]
+        no_chain = client.post("/v1/screen/transaction", json={"txid": "ab", "chain": "ltc"})
+        assert no_chain.status_code == 503
+        # The JSON of the API is the CLI's: same keys, base units.
+        assert set(body) >= {"subject", "chain", "risk", "basis", "paths", "by_entity"}
+        assert "cluster_build" in body["basis"] and "flagged_file" not in body["basis"]
+        schema = client.get("/openapi.json").json()["paths"]["/v1/screen/transaction"]["post"]
+        assert "200" in schema["responses"] and "404" in schema["responses"]
+        assert "$ref" in str(schema["responses"]["200"])
 
 
 def test_account_chain_address(tmp_path, monkeypatch):
@@ -211,14 +236,18 @@ def test_account_chain_address(tmp_path, monkeypatch):
     monkeypatch.setenv("SANCTRACE_DATA_DIR", str(tmp_path / "data"))
     args = ["chain", "exposure", "--address", deposit, "--flagged", str(flagged), "--json"]
     haircut = run(*args, db=db_url)
-    assert haircut.returncode == 0, haircut.stderr
+    assert haircut.returncode == 1, haircut.stderr  # received straight from flagged: block
     answer = json.loads(haircut.stdout)
     assert answer["chain"] == "eth" and answer["value"] == 50
     assert answer["tainted_value"] == pytest.approx(15.0)  # 50 × 30/100
     poison = json.loads(run(*args, "--model", "poison", db=db_url).stdout)
     assert poison["tainted_value"] == pytest.approx(50.0)
     fifo = run(*args, "--model", "fifo", db=db_url)
-    assert fifo.returncode == 1 and "haircut and poison" in fifo.stderr
+    assert fifo.returncode == 2 and "haircut, poison" in fifo.stderr
+    # For people: ETH with 18 decimals, no hop limit, transfers without output indexes.
+    text = run(*args[:-1], db=db_url).stdout
+    assert "0.000000000000000050 ETH" in text and "no hop limit" in text
+    assert "≤-1" not in text and ":-1" not in text
 
 
 def test_cluster_ids_follow_the_cluster_map(world, service):
@@ -234,5 +263,5 @@ def test_cluster_ids_follow_the_cluster_map(world, service):
     expected = [index.locate(n)[0] if index.locate(n) else -1 for n in names]
     assert ids.tolist() == expected and len(set(expected)) < len(expected)
     # The service picks the new map up: same answers, the build named in the basis.
-    answer = service.screen(Question(chain="btc", address=deposit(world, "peel_chain")))
+    answer = screen(service, chain="btc", address=deposit(world, "peel_chain"))
     assert answer["basis"]["cluster_build"] == files.build and answer["min_hops"] == 4

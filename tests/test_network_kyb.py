@@ -17,6 +17,13 @@ from sanctrace.network import (
     listed_from_ftm,
     read_kyb,
 )
+from sanctrace.network.kyb import (
+    KybCompany,
+    KybParty,
+    party_id,
+    records_from_companies,
+    records_from_dicts,
+)
 
 AS_OF = "2024-06-01"
 
@@ -166,6 +173,58 @@ def test_csv_row_problems(tmp_path: Path) -> None:
     # Only the row with a known relation makes a holding.
     assert kyb_companies(records) == ["kyb:K1", "kyb:K2"]
     assert [h.share.low for h in g.owners_of("kyb:K1")] == [10.0]
+
+
+def test_party_id_one_rule_for_files_and_company_objects(tmp_path: Path) -> None:
+    """A party without an id gets the same id from a KYB file and from an API body."""
+    path = tmp_path / "kyb.csv"
+    path.write_text(
+        "company_id,company_name,party_name,party_type,party_country,relation,share\n"
+        "K1,Kite Ltd,Arkady  Kornevsky,person,Russia,shareholder,60\n",
+        encoding="utf-8",
+    )
+    from_file, _ = read_kyb([path])
+    owner = KybParty(name="ARKADY KORNEVSKY", country="ru", share="60%")
+    holdco = KybParty(name="Kite Holdings", type="company", country="RU", shareholders=(owner,))
+    company = KybCompany(id="K2", name="Kestrel Ltd", shareholders=(holdco,))
+    from_body, problems = records_from_companies([company])
+    assert problems == []
+    person = party_id("arkady kornevsky", "Person", "RU")
+    assert [r["input_id"] for r in from_file if r["schema"] == "Person"] == [person]
+    assert [r["input_id"] for r in from_body if r["schema"] == "Person"] == [person]
+    # The body's records: ids prefixed, origins as JSON paths, only its companies customers.
+    assert kyb_companies(from_body) == ["kyb:K2"]
+    link = next(r for r in from_body if r["properties"].get("owner") == [f"kyb:{person}"])
+    assert link["origin"] == "request:companies[0].shareholders[0].shareholders[0]"
+    assert link["properties"]["percentage"] == ["60%"]
+    assert party_id("Kite Holdings", "Company", "RU") != party_id("Kite Holdings", "Person", "RU")
+
+
+def test_company_objects_from_plain_data() -> None:
+    data = {
+        "id": "C1",
+        "name": "Orchid Ltd",
+        "shareholders": [{"name": "A", "type": "company", "shareholders": [{"name": "B"}]}],
+        "directors": [{"name": "D", "role": "secretary"}],
+    }
+    company = KybCompany.from_dict(data)
+    assert company.shareholders[0].shareholders[0] == KybParty(name="B")
+    records, _ = records_from_companies([company])
+    roles = {r["schema"]: r["properties"].get("role") for r in records}
+    assert roles["Directorship"] == ["secretary"]
+    g = OwnershipGraph()
+    g.add_ftm(records, "request")
+    assert g.validate() == []
+
+
+def test_ftm_dicts_in_memory() -> None:
+    records, problems = records_from_dicts(
+        [{"id": "A", "schema": "Company", "properties": {"name": ["A"]}}, {"schema": "Company"}]
+    )
+    assert [r["id"] for r in records] == ["kyb:A"]
+    assert [str(p) for p in problems] == [
+        "request:2: id: not an FtM entity (id and schema needed); skipped"
+    ]
 
 
 def test_graph_bad_records_one_by_one() -> None:

@@ -100,7 +100,7 @@ def test_cli_screen_name_and_csv_contract(db_url, fixtures, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("id,nome\n1,x\n")
     failed = run("screen", "names", str(bad), "--out", str(tmp_path / "o.csv"), db=db_url)
-    assert failed.returncode == 1 and "missing column 'name'" in failed.stderr
+    assert failed.returncode == 2 and "missing column 'name'" in failed.stderr
     assert not (tmp_path / "o.csv").exists()
 
 
@@ -127,6 +127,40 @@ def test_rest_api_screens_names_and_addresses(api):
             "/v1/screen/address", json={"address": "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"}
         )
         assert addr.json()["hits"][0]["entity_id"] == "us_ofac_sdn:10001"
+
+
+def test_threshold_is_reported_alike_by_cli_and_api(api, db_url):
+    """One rule: the request's threshold, else the screener's for the schema."""
+    with httpx.Client(base_url=api, timeout=60) as client:
+        for extra, body in (([], {}), (["--threshold", "0.9"], {"threshold": 0.9})):
+            cli = run("screen", "name", "Hanako Yamada", "--json", *extra, db=db_url)
+            assert cli.returncode == 0, cli.stderr
+            local = json.loads(cli.stdout)
+            reply = client.post("/v1/screen/name", json={"name": "Hanako Yamada", **body})
+            assert reply.status_code == 200
+            assert local == reply.json()
+            assert local["threshold"] == body.get("threshold", local["threshold"])
+    human = run("screen", "name", "Hanako Yamada", "--threshold", "0.9", db=db_url)
+    assert "no match at or above 0.90" in human.stdout
+
+
+def test_api_without_lists_answers_503(db_url):
+    from sanctrace.api.app import create_app
+
+    db = open_database(db_url)
+    with serving(create_app(db_url)) as url, httpx.Client(base_url=url, timeout=60) as client:
+        reply = client.post("/v1/screen/name", json={"name": "Arkady Kornevsky"})
+        assert reply.status_code == 503
+        assert reply.json() == {
+            "detail": "no sanctions list loaded; load one with: sanctrace lists load PATH"
+        }
+        assert client.get("/v1/lists").json() == {}
+        schema = client.get("/openapi.json").json()
+        for path in ("/v1/lists", "/v1/screen/name"):
+            (op,) = schema["paths"][path].values()
+            assert "schema" in op["responses"]["200"]["content"]["application/json"]
+            assert "503" in op["responses"]
+    db.dispose()
 
 
 def test_rescreening_on_a_new_snapshot(loaded, fixtures, tmp_path):

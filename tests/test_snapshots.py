@@ -161,3 +161,15 @@ def test_un_file_by_detection(db_url, shared_data):
     assert result.source == "un_sc_sanctions" and result.version == "2026-02-27"
     assert status(db)["un_sc_sanctions"]["schemas"] == {"LegalEntity": 273, "Person": 730}
     db.dispose()
+
+
+def test_identity_is_content_not_names(db_url, shared_data, tmp_path):
+    """A list file set is known by its format and bytes: a renamed copy is the same snapshot."""
+    db = open_database(db_url)
+    original = shared_data / "lists" / "un" / "UN_consolidated_2026-02-27.xml"
+    (first,) = load_lists(db, [original])
+    renamed = tmp_path / "un-latest.xml"
+    shutil.copyfile(original, renamed)
+    (again,) = load_lists(db, [renamed])
+    assert not again.created and again.snapshot_id == first.snapshot_id
+    db.dispose()

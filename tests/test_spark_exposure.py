@@ -326,10 +326,22 @@ def test_submit_script(tiny, tmp_path, capsys):
     (tmp_path / "stops.txt").write_text("E\n")
     out = tmp_path / "out"
     status = submit_main(
-        ["--store", str(tiny["root"] / "data"), "--flagged", str(tmp_path / "flagged.txt"),
-         "--stops", str(tmp_path / "stops.txt"), "--model", "haircut", "--hops", "5",
-         "--out", str(out), "--single"]
-    )  # fmt: skip
+        [
+            "--store",
+            str(tiny["root"] / "data"),
+            "--flagged",
+            str(tmp_path / "flagged.txt"),
+            "--stops",
+            str(tmp_path / "stops.txt"),
+            "--model",
+            "haircut",
+            "--hops",
+            "5",
+            "--out",
+            str(out),
+            "--single",
+        ]
+    )
     assert status == 0
     assert "4 tainted outputs written" in capsys.readouterr().out
     (part,) = sorted(out.glob("part-*.csv"))
@@ -351,8 +363,16 @@ def test_bad_input(spark, tmp_path, capsys):
     with pytest.raises(SparkExposureError, match="no inputs parts for chain 'btc'"):
         bulk_exposure(spark, tmp_path, ["F"])
     (tmp_path / "flagged.txt").write_text("1BoatSLRHtKNngkdXEeobR76b53LETtpyT\nnot an address!\n")
-    status = submit_main(["--store", str(tmp_path), "--flagged", str(tmp_path / "flagged.txt"),
-                          "--out", str(tmp_path / "out")])  # fmt: skip
+    status = submit_main(
+        [
+            "--store",
+            str(tmp_path),
+            "--flagged",
+            str(tmp_path / "flagged.txt"),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert status == 1
     assert f"{tmp_path / 'flagged.txt'}:2" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from sanctrace.errors import SanctraceError
+from sanctrace.settings import load_settings
 from sanctrace.store import customers as repo
 from sanctrace.store import open_database, resolve_url
 from sanctrace.store.tables import metadata
@@ -98,10 +99,11 @@ def test_writes_that_belong_together_roll_back_together(db_url):
 
 
 def test_url_resolution(monkeypatch):
+    # The environment is read by the settings alone; the store resolves the URL it is given.
     monkeypatch.delenv("SANCTRACE_DB", raising=False)
-    assert resolve_url(None) == "sqlite:///sanctrace.db"
+    assert resolve_url(load_settings().db) == "sqlite:///sanctrace.db"
     monkeypatch.setenv("SANCTRACE_DB", "postgresql://u@h/db")
-    assert resolve_url(None) == "postgresql+psycopg://u@h/db"
+    assert resolve_url(load_settings().db) == "postgresql+psycopg://u@h/db"
     assert resolve_url("sqlite:///x.db") == "sqlite:///x.db"
 
 

@@ -405,8 +405,16 @@ def test_latin_speed() -> None:
 
 # --- Reference data ------------------------------------------------------------------------
 
-TITLES = {"president", "presidente", "prasident", "prezident", "predsjednik", "presedintele",
-          "presiden", "elnok"}  # fmt: skip
+TITLES = {
+    "president",
+    "presidente",
+    "prasident",
+    "prezident",
+    "predsjednik",
+    "presedintele",
+    "presiden",
+    "elnok",
+}
 
 
 def _putin_line_covered(line: str, lenient: bool) -> bool:
@@ -469,9 +477,20 @@ def test_watchman_cross_script_pairs(shared_data: Path) -> None:
     assert good >= 19
 
 
-LEGAL_FORMS_JA = ("非公開株式会社", "公開株式会社", "公共株式会社", "株式会社", "有限責任会社",
-                  "有限会社", "合同会社", "連邦国家単一企業", "連邦国家予算機関", "国営企業",
-                  "持株会社", "有限責任事業組合")  # fmt: skip
+LEGAL_FORMS_JA = (
+    "非公開株式会社",
+    "公開株式会社",
+    "公共株式会社",
+    "株式会社",
+    "有限責任会社",
+    "有限会社",
+    "合同会社",
+    "連邦国家単一企業",
+    "連邦国家予算機関",
+    "国営企業",
+    "持株会社",
+    "有限責任事業組合",
+)
 
 
 @pytest.mark.shared_data

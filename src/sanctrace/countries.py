@@ -217,7 +217,6 @@ COUNTRIES: dict[str, str] = {
     "ベトナム": "vn",
     "フィリピン": "ph",
 }
-CODES = frozenset(COUNTRIES.values()) | {"jp", "us", "gb"}
 
 
 def country_code(text: str | None) -> str | None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from sanctrace.services.addresses import AddressScreener
+from sanctrace.api.errors import ERROR_RESPONSES
+from sanctrace.services.addresses import AddressAnswer, AddressScreener
 from sanctrace.services.context import Context
 
-__all__ = ["addresses_router"]
+__all__ = ["AddressRequest", "addresses_router"]
 
 
 class AddressRequest(BaseModel):
@@ -16,12 +17,14 @@ class AddressRequest(BaseModel):
 
 
 def addresses_router(ctx: Context) -> APIRouter:
+    """The address screening endpoint over the context's database and chain store."""
     router = APIRouter()
     addresses = AddressScreener(ctx.db, ctx.chain_store)
 
-    @router.post("/v1/screen/address")
-    def screen_address(request: AddressRequest) -> dict:
-        """List hits, tags and cluster tags of an address; ``snapshots`` names the lists."""
+    @router.post("/v1/screen/address", response_model=AddressAnswer, responses=ERROR_RESPONSES)
+    def screen_address(request: AddressRequest) -> AddressAnswer:
+        """List hits, tags and cluster tags of an address; ``snapshots`` names the lists.
+        422: not a valid address for any supported chain (and named by no list or tag)."""
         return addresses.screen(request.address)
 
     return router

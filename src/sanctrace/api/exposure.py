@@ -2,37 +2,103 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field, model_validator
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
-from sanctrace.chain.exposure import DEFAULT_HOPS, MAX_HOPS
-from sanctrace.errors import SanctraceError
+from sanctrace.api.errors import ERROR_RESPONSES
+from sanctrace.chain.exposure_options import DEFAULT_HOPS, DEFAULT_PATHS
 from sanctrace.services.context import Context
-from sanctrace.services.exposure import ExposureService, Question
+from sanctrace.services.exposure import ExposureRequest, ExposureService
+
+__all__ = ["ExposureOut", "TransactionRequest", "exposure_router"]
 
 
 class TransactionRequest(BaseModel):
-    """One transaction (optionally one of its outputs) or one address to screen."""
+    """One transaction (optionally one of its outputs) or one address to screen.
+
+    Only types and sizes are checked here; the options are checked by the service
+    (``chain.exposure_options``), and a bad one is a 422 naming the field."""
 
     txid: str | None = Field(default=None, min_length=1, max_length=100)
-    output_index: int | None = Field(default=None, ge=0)
+    output_index: int | None = None
     address: str | None = Field(default=None, min_length=1, max_length=200)
     chain: str | None = Field(default=None, max_length=16)
-    direction: Literal["in", "out"] = "in"
-    model: Literal["haircut", "poison", "fifo"] = "haircut"
-    hops: int = Field(default=DEFAULT_HOPS, ge=0, le=MAX_HOPS)
-    paths: int = Field(default=5, ge=0, le=50)
+    direction: str = Field(default="in", description="in (deposit) or out (withdrawal)")
+    model: str = Field(default="haircut", description="haircut, poison or fifo")
+    hops: int = Field(default=DEFAULT_HOPS, description="hop limit, 0..10")
+    paths: int = Field(default=DEFAULT_PATHS, description="evidence paths, 0..50")
     token: str | None = Field(default=None, max_length=100)  # account chains
 
-    @model_validator(mode="after")
-    def _one_subject(self) -> TransactionRequest:
-        if (self.txid is None) == (self.address is None):
-            raise ValueError("give exactly one of txid or address")
-        if self.output_index is not None and self.txid is None:
-            raise ValueError("output_index needs txid")
-        return self
+
+# The answer's schema, mirroring ``services.exposure.ExposureAnswer.to_dict()``.
+
+
+class StepOut(BaseModel):
+    txid: str
+    output_index: int = Field(description="UTXO: output index; account chains: log index")
+    address: str | None
+    tags: list[str]
+    amount: int = Field(description="base units (satoshi, wei, …)")
+
+
+class PathOut(BaseModel):
+    value: float
+    hops: int
+    steps: list[StepOut]
+
+
+class EntityOut(BaseModel):
+    entity: str | None
+    label: str | None
+    category: str | None
+    tainted_value: float
+    fraction: float
+
+
+class StopOut(BaseModel):
+    txid: str | None
+    output_index: int | None
+    address: str | None
+    label: str
+    tainted_value: float
+
+
+class RiskOut(BaseModel):
+    level: Literal["flagged", "direct", "indirect", "none"]
+    action: Literal["block", "review", "allow"]
+    why: str
+
+
+class BasisOut(BaseModel):
+    snapshots: dict[str, int]
+    tag_sets: list[int]
+    flagged_file: str | None = None
+    flagged: int
+    stops: int
+    chain_loads: list[str]
+    cluster_build: str | None = Field(default=None, description="UTXO chains only")
+
+
+class ExposureOut(BaseModel):
+    """Exposure with evidence paths, a risk decision and its basis; values in base units."""
+
+    subject: str
+    direction: Literal["in", "out"]
+    model: str
+    hops_limit: int = Field(description="-1: no hop limit (account chains)")
+    value: int
+    tainted_value: float
+    fraction: float
+    min_hops: int | None
+    by_category: dict[str, float]
+    by_entity: list[EntityOut]
+    stopped: list[StopOut]
+    paths: list[PathOut]
+    chain: str
+    risk: RiskOut
+    basis: BasisOut
 
 
 def exposure_router(ctx: Context) -> APIRouter:
@@ -40,27 +106,19 @@ def exposure_router(ctx: Context) -> APIRouter:
     router = APIRouter()
     service = ExposureService(ctx.db, ctx.chain_store)
 
-    @router.post("/v1/screen/transaction")
-    def screen_transaction(request: TransactionRequest) -> dict:
+    @router.post(
+        "/v1/screen/transaction",
+        response_model=ExposureOut,
+        # Optional basis keys absent from an answer stay absent, as the CLI's JSON has them.
+        response_model_exclude_unset=True,
+        responses=ERROR_RESPONSES,
+    )
+    def screen_transaction(request: TransactionRequest) -> Any:
         """Exposure with its evidence paths, a risk decision and the data it was computed on.
 
         ``direction`` "in" screens a deposit (where the funds came from), "out" a withdrawal
-        (where funds sent from the address or transaction went)."""
-        question = Question(
-            request.chain,
-            request.txid,
-            request.output_index,
-            request.address,
-            request.direction,
-            request.model,
-            request.hops,
-            request.paths,
-            request.token,
-        )
-        try:
-            return service.screen(question)
-        except SanctraceError as exc:
-            # Unknown transaction, address or chain: the caller's question, not our failure.
-            raise HTTPException(status_code=404, detail=str(exc)) from exc
+        (where funds sent from the address or transaction went). 404: unknown transaction,
+        output or address; 422: a bad option; 503: no chain data for the chain."""
+        return service.screen(ExposureRequest(**request.model_dump())).to_dict()
 
     return router

@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
-from sanctrace.lists.snapshots import status
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from sanctrace.api.errors import ERROR_RESPONSES
+from sanctrace.services import lists
 from sanctrace.services.context import Context
 
 __all__ = ["lists_router"]
 
 
+class SnapshotOut(BaseModel):
+    id: int
+    version: str | None
+    sha256: str
+    loaded_at: str
+    format: str
+
+
+class SourceStatusOut(BaseModel):
+    snapshot: SnapshotOut
+    entities: int
+    schemas: dict[str, int]
+    names: int
+    addresses: dict[str, int]
+    invalid_addresses: int
+    warnings: int
+
+
 def lists_router(ctx: Context) -> APIRouter:
+    """The list status route over the context's database."""
     router = APIRouter()
 
-    @router.get("/v1/lists")
-    def lists() -> dict:
-        return status(ctx.db)
+    @router.get("/v1/lists", response_model=dict[str, SourceStatusOut], responses=ERROR_RESPONSES)
+    def status() -> dict[str, dict[str, Any]]:
+        return lists.status(ctx).to_dict()
 
     return router

@@ -8,23 +8,21 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from sanctrace.api.errors import ERROR_RESPONSES
-from sanctrace.model import Match, NameQuery
-from sanctrace.names import Screener
-from sanctrace.services._snapshot_cache import SnapshotCache
+from sanctrace.model import Match
+from sanctrace.services import names
 from sanctrace.services.context import Context
-from sanctrace.services.names import build_screener
 
 __all__ = ["names_router"]
 
 
 class NameRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=500)
+    name: str = Field(min_length=1, max_length=names.MAX_NAME)
     schema_: str | None = Field(default=None, alias="schema")
     birth_date: str | None = None
     country: str | None = None
     name_kana: str | None = None
-    identifiers: list[str] = Field(default_factory=list, max_length=20)
-    top: int = Field(default=5, ge=1, le=50)
+    identifiers: list[str] = Field(default_factory=list, max_length=names.MAX_IDENTIFIERS)
+    top: int = Field(default=5, ge=1, le=names.MAX_TOP)
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
@@ -55,8 +53,8 @@ def _match_out(m: Match) -> MatchOut:
 
 
 def names_router(ctx: Context) -> APIRouter:
+    """The name screening route over the context's lists."""
     router = APIRouter()
-    cache: SnapshotCache[Screener] = SnapshotCache(ctx.db, build_screener)
 
     @router.post(
         "/v1/screen/name",
@@ -65,24 +63,24 @@ def names_router(ctx: Context) -> APIRouter:
         responses=ERROR_RESPONSES,
     )
     def screen_name(request: NameRequest) -> NameResponse:
-        screener, snaps = cache.get()
-        query = NameQuery(
-            request.name,
-            request.schema_,
-            request.birth_date,
-            request.country,
-            request.name_kana,
-            tuple(request.identifiers),
+        answer = names.screen_name(
+            ctx,
+            names.NameScreenRequest(
+                name=request.name,
+                schema=request.schema_,
+                birth_date=request.birth_date,
+                country=request.country,
+                name_kana=request.name_kana,
+                identifiers=tuple(request.identifiers),
+                top=request.top,
+                threshold=request.threshold,
+            ),
         )
-        matches = screener.screen(query, top=request.top, threshold=request.threshold)
-        threshold = request.threshold
-        if threshold is None:
-            threshold = screener.threshold_for(request.schema_ or "")
         return NameResponse(
-            query=request.name,
-            threshold=threshold,
-            snapshots=snaps,
-            matches=[_match_out(m) for m in matches],
+            query=answer.query,
+            threshold=answer.threshold,
+            snapshots=answer.snapshots,
+            matches=[_match_out(m) for m in answer.matches],
         )
 
     return router

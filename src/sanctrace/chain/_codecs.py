@@ -260,12 +260,3 @@ def cashaddr_decode(text: str, default_prefix: str = "bitcoincash") -> tuple[str
     if len(body) != _CASH_SIZES[version & 7]:
         raise CodecError("wrong length")
     return prefix, (version >> 3) & 0x0F, body
-
-
-def cashaddr_encode(prefix: str, kind: int, body: bytes) -> str:
-    """Encode without the ``prefix:`` part (it only enters the checksum)."""
-    version = (kind << 3) | _CASH_SIZES.index(len(body))
-    data = convertbits(bytes([version]) + body, 8, 5, pad=True)
-    mod = _cash_polymod([ord(c) & 31 for c in prefix] + [0] + data + [0] * 8)
-    checksum = [(mod >> 5 * (7 - i)) & 31 for i in range(8)]
-    return "".join(BECH32_CHARSET[d] for d in data + checksum)

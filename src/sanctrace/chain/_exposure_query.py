@@ -52,14 +52,28 @@ class SubjectQueries:
         def _structure(self) -> None: ...
         def _query_structure(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
-    def _sparse(self, txs: np.ndarray, seeds: np.ndarray, kinds: np.ndarray, kmap: np.ndarray,
-                top: int) -> tuple:  # fmt: skip
+    def _sparse(
+        self, txs: np.ndarray, seeds: np.ndarray, kinds: np.ndarray, kmap: np.ndarray, top: int
+    ) -> tuple:
         """``sparse_sweep`` over ``txs`` from ``seeds`` (see ``_taint_query``)."""
         g = self.graph
         scratch = self._query_structure()
-        return q.sparse_sweep(txs, seeds, kinds, self._model, self.hops_limit, g.out_ptr,
-                              g.out_value, g.in_ptr, g.in_output, g.in_value, self.out_class,
-                              kmap, scratch[0], top)  # fmt: skip
+        return q.sparse_sweep(
+            txs,
+            seeds,
+            kinds,
+            self._model,
+            self.hops_limit,
+            g.out_ptr,
+            g.out_value,
+            g.in_ptr,
+            g.in_output,
+            g.in_value,
+            self.out_class,
+            kmap,
+            scratch[0],
+            top,
+        )
 
     def _in(self, subject: str, outs: np.ndarray, top: int) -> Exposure:
         """Source of funds of the outputs ``outs``, with ``top`` evidence paths."""
@@ -73,9 +87,20 @@ class SubjectQueries:
         if len(outs) == 1 or value == 0:
             found.fraction = float(self.fraction[outs].max()) if len(outs) else 0.0
         # the cone of every subject output, tainted or not: stops that blocked taint show up
-        txs, cone, blocked = q.cone(outs, self.hops_limit, self._out_tx, g.in_ptr, g.in_output,
-                                    self.out_class, self._kmap_in, self.hops, self.tainted,
-                                    self._rank, scratch[1], scratch[2])  # fmt: skip
+        txs, cone, blocked = q.cone(
+            outs,
+            self.hops_limit,
+            self._out_tx,
+            g.in_ptr,
+            g.in_output,
+            self.out_class,
+            self._kmap_in,
+            self.hops,
+            self.tainted,
+            self._rank,
+            scratch[1],
+            scratch[2],
+        )
         reached = np.concatenate([cone, blocked])
         self._stopped(found, reached[self.tainted[reached] > 0], self.tainted)
         if not hit.size:
@@ -90,10 +115,22 @@ class SubjectQueries:
             rerun = [i for i, value in enumerate(result) if value < 0]  # a group with all the
             if rerun:  # cone's sources gives the bulk result: only the others are re-run
                 member = np.array([[u in groups[i] for i in rerun] for u in units], np.bool_)
-                values = q.restricted(txs, seeds, member, hit, self._model, self.hops_limit,
-                                      g.out_ptr, g.out_value, g.in_ptr, g.in_output,
-                                      g.in_value, self.out_class, self._kmap_cone,
-                                      scratch[0])  # fmt: skip
+                values = q.restricted(
+                    txs,
+                    seeds,
+                    member,
+                    hit,
+                    self._model,
+                    self.hops_limit,
+                    g.out_ptr,
+                    g.out_value,
+                    g.in_ptr,
+                    g.in_output,
+                    g.in_value,
+                    self.out_class,
+                    self._kmap_cone,
+                    scratch[0],
+                )
                 for i, value in zip(rerun, values.tolist(), strict=True):
                     result[i] = value
             return result
@@ -112,9 +149,17 @@ class SubjectQueries:
         assert self._rank is not None
         outs = np.unique(outs)
         kinds = np.where(self.out_class[outs] & k.FLAGGED, k.TERMINAL, k.SOURCE).astype(np.uint8)
-        txs = q.forward_region(outs, kinds, self.hops_limit, g.spent_by, g.out_ptr,
-                               self.out_class, self._kmap_out, self._rank,
-                               scratch[2])  # fmt: skip
+        txs = q.forward_region(
+            outs,
+            kinds,
+            self.hops_limit,
+            g.spent_by,
+            g.out_ptr,
+            self.out_class,
+            self._kmap_out,
+            self._rank,
+            scratch[2],
+        )
         res = self._sparse(txs, outs, kinds, self._kmap_out, top)
         region, tv, hops = res[0], res[2], res[3]
         land = np.flatnonzero(((self.out_class[region] & k.FLAGGED) != 0) & (hops >= 0))
@@ -138,8 +183,16 @@ class SubjectQueries:
 
     def _blank(self, subject: str, direction: str, value: int, tainted: float) -> Exposure:
         fraction = tainted / value if value > 0 else 0.0
-        return Exposure(subject, direction, self.model, self.hops_limit, value,  # type: ignore[arg-type]
-                        tainted, fraction, None)  # fmt: skip
+        return Exposure(
+            subject,
+            direction,
+            self.model,
+            self.hops_limit,
+            value,  # type: ignore[arg-type]
+            tainted,
+            fraction,
+            None,
+        )
 
     def _breakdown(
         self, found: Exposure, flagged: np.ndarray, measure: Callable[[list[set[int]]], list[float]]
@@ -154,14 +207,22 @@ class SubjectQueries:
         outs = np.asarray(outs, np.int64)
         for o in np.unique(outs[self.out_class[outs] == k.STOP]).tolist():
             flags = self.unit_stops.get(int(self._out_unit[o]), [])
-            found.stopped.append({**self._where(o), "label": flags[0].label if flags else "",
-                                  "tainted_value": float(tainted[o])})  # fmt: skip
+            found.stopped.append(
+                {
+                    **self._where(o),
+                    "label": flags[0].label if flags else "",
+                    "tainted_value": float(tainted[o]),
+                }
+            )
 
     def _where(self, o: int) -> dict:
         g = self.graph
         assert self._out_tx is not None
-        return {"txid": g.txid(int(self._out_tx[o])), "output_index": int(g.out_index[o]),
-                "address": g.address(int(g.out_address[o]))}  # fmt: skip
+        return {
+            "txid": g.txid(int(self._out_tx[o])),
+            "output_index": int(g.out_index[o]),
+            "address": g.address(int(g.out_address[o])),
+        }
 
     def _paths(self, res: tuple, targets: list[int], top: int) -> list[Path]:
         """The ``top`` best evidence paths into ``targets`` (local slots of a sparse run)."""
@@ -185,5 +246,10 @@ class SubjectQueries:
         where = self._where(o)
         unit = int(self._out_unit[o])
         tags = [f.label for f in self.unit_flags.get(unit, []) + self.unit_stops.get(unit, [])]
-        return Step(where["txid"], where["output_index"], where["address"], tags,
-                    int(self.graph.out_value[o]))  # fmt: skip
+        return Step(
+            where["txid"],
+            where["output_index"],
+            where["address"],
+            tags,
+            int(self.graph.out_value[o]),
+        )

@@ -1,7 +1,7 @@
 """The records an exposure query returns, shared by the UTXO and account-chain engines.
 
 ``Exposure`` (one subject, one direction) with its evidence ``Path``s of ``Step``s, the
-``ExposureError`` both engines raise, and the per-category and per-entity breakdown, which both
+``UnknownSubject`` both engines raise (bad options: ``exposure_options.ExposureError``), and the per-category and per-entity breakdown, which both
 fill the same way from the flagged units that the taint reached. Re-exported by
 ``chain.exposure``, their public home.
 """
@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
+from sanctrace.chain.exposure_options import ExposureError
 from sanctrace.chain.flags import FlagIndex
-from sanctrace.errors import SanctraceError
+from sanctrace.errors import NotFound
 
 Model = Literal["haircut", "poison", "fifo"]
 Direction = Literal["in", "out"]
 
+__all__ = ["Direction", "Exposure", "ExposureError", "Model", "Path", "Step", "UnknownSubject"]
 
-class ExposureError(SanctraceError, ValueError):
-    """A bad exposure request: unknown txid, output or address, bad model, hops or direction."""
+
+class UnknownSubject(NotFound, ExposureError):
+    """The transaction, output, address or token asked about is not in the graph."""
 
 
 @dataclass
@@ -56,19 +59,13 @@ class Exposure:
     fraction: float
     min_hops: int | None
     by_category: dict[str, float] = field(default_factory=dict)
-    by_entity: list[dict] = field(default_factory=list)
-    stopped: list[dict] = field(default_factory=list)
+    by_entity: list[dict[str, Any]] = field(default_factory=list)
+    stopped: list[dict[str, Any]] = field(default_factory=list)
     paths: list[Path] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with stable keys."""
         return asdict(self)
-
-
-def check_direction(direction: str) -> None:
-    """Raise ``ExposureError`` unless ``direction`` is ``"in"`` or ``"out"``."""
-    if direction not in ("in", "out"):
-        raise ExposureError(f"direction: {direction!r} is not 'in' or 'out'")
 
 
 def fill_breakdown(
@@ -91,7 +88,13 @@ def fill_breakdown(
         fraction = value / found.value if found.value > 0 else 0.0
         if found.direction == "out" and found.model == "poison":
             fraction = 1.0 if value > 0 else 0.0
-        rows.append({"entity": group, "label": groups[(group, category)][0],
-                     "category": category, "tainted_value": value,
-                     "fraction": fraction})  # fmt: skip
+        rows.append(
+            {
+                "entity": group,
+                "label": groups[(group, category)][0],
+                "category": category,
+                "tainted_value": value,
+                "fraction": fraction,
+            }
+        )
     found.by_entity = sorted(rows, key=lambda r: (-r["tainted_value"], r["entity"]))

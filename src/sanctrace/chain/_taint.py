@@ -187,10 +187,15 @@ def rule_buffers(max_in: int, max_out: int) -> tuple[np.ndarray, ...]:
     """Scratch for ``tx_rule`` on transactions of at most ``max_in`` inputs and ``max_out``
     outputs: per input value, fraction, hops and slot; per output fraction, tainted value and
     hops."""
-    return (np.empty(max_in, np.int64), np.empty(max_in, np.float64),
-            np.empty(max_in, np.int64), np.empty(max_in, np.int64),
-            np.empty(max_out, np.float64), np.empty(max_out, np.float64),
-            np.empty(max_out, np.int64))  # fmt: skip
+    return (
+        np.empty(max_in, np.int64),
+        np.empty(max_in, np.float64),
+        np.empty(max_in, np.int64),
+        np.empty(max_in, np.int64),
+        np.empty(max_out, np.float64),
+        np.empty(max_out, np.float64),
+        np.empty(max_out, np.int64),
+    )
 
 
 # ----------------------------------------------------------------------------- bulk sweep
@@ -218,14 +223,52 @@ def sweep(
     # and poison do not; ``_sweep_uniform`` is inlined per constant ``poison``, so no copy
     # branches on the model (measured: a run-time flag is a few percent slower)
     if model == FIFO:
-        _sweep_fifo(order, hops_limit, out_ptr, out_value, in_ptr, in_output, in_value, cls,
-                    kmap, fraction, tainted, hops)  # fmt: skip
+        _sweep_fifo(
+            order,
+            hops_limit,
+            out_ptr,
+            out_value,
+            in_ptr,
+            in_output,
+            in_value,
+            cls,
+            kmap,
+            fraction,
+            tainted,
+            hops,
+        )
     elif model == POISON:
-        _sweep_uniform(True, order, hops_limit, out_ptr, out_value, in_ptr, in_output,
-                       in_value, cls, kmap, fraction, tainted, hops)  # fmt: skip
+        _sweep_uniform(
+            True,
+            order,
+            hops_limit,
+            out_ptr,
+            out_value,
+            in_ptr,
+            in_output,
+            in_value,
+            cls,
+            kmap,
+            fraction,
+            tainted,
+            hops,
+        )
     else:
-        _sweep_uniform(False, order, hops_limit, out_ptr, out_value, in_ptr, in_output,
-                       in_value, cls, kmap, fraction, tainted, hops)  # fmt: skip
+        _sweep_uniform(
+            False,
+            order,
+            hops_limit,
+            out_ptr,
+            out_value,
+            in_ptr,
+            in_output,
+            in_value,
+            cls,
+            kmap,
+            fraction,
+            tainted,
+            hops,
+        )
 
 
 @njit(cache=True, nogil=True, inline="always")

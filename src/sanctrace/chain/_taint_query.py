@@ -297,8 +297,9 @@ def sparse_sweep(
             pval[s, 0] = out_value[o]
     for t in txs:
         n_in = in_ptr[t + 1] - in_ptr[t]
-        total = _gather(t, hops_limit, in_ptr, in_output, in_value, slot, f, h, kind, buf_v,
-                        buf_f, buf_h, buf_s)  # fmt: skip
+        total = _gather(
+            t, hops_limit, in_ptr, in_output, in_value, slot, f, h, kind, buf_v, buf_f, buf_h, buf_s
+        )
         o0 = out_ptr[t]
         o1 = out_ptr[t + 1]
         tx_rule(model, n_in, buf_v, buf_f, buf_h, out_value, o0, o1, res_f, res_t, res_h)
@@ -404,8 +405,21 @@ def restricted(
                 kind[s] = kmap[cls[seeds[j]]]
         for t in txs:
             n_in = in_ptr[t + 1] - in_ptr[t]
-            _gather(t, hops_limit, in_ptr, in_output, in_value, slot, f, h, kind, buf_v, buf_f,
-                    buf_h, buf_s)  # fmt: skip
+            _gather(
+                t,
+                hops_limit,
+                in_ptr,
+                in_output,
+                in_value,
+                slot,
+                f,
+                h,
+                kind,
+                buf_v,
+                buf_f,
+                buf_h,
+                buf_s,
+            )
             o0 = out_ptr[t]
             o1 = out_ptr[t + 1]
             tx_rule(model, n_in, buf_v, buf_f, buf_h, out_value, o0, o1, res_f, res_t, res_h)

@@ -38,9 +38,10 @@ from sanctrace.chain._exposure_records import (
     Model,
     Path,
     Step,
-    check_direction,
+    UnknownSubject,
 )
 from sanctrace.chain.addresses import normalise
+from sanctrace.chain.exposure_options import DEFAULT_HOPS, MAX_HOPS, MODELS, check_options
 from sanctrace.chain.flags import Flag, FlagIndex, FlagSet
 from sanctrace.chain.graph import UtxoGraph, id_dtype
 
@@ -57,15 +58,12 @@ __all__ = [
     "NumberedNames",
     "Path",
     "Step",
-    "check_direction",
+    "UnknownSubject",
     "graph_from_arrays",
-    "validate",
     "warm_up",
 ]
 
-MAX_HOPS = 10
-DEFAULT_HOPS = 5
-MODELS: dict[str, int] = {"haircut": k.HAIRCUT, "poison": k.POISON, "fifo": k.FIFO}
+_KERNEL_MODEL: dict[str, int] = {"haircut": k.HAIRCUT, "poison": k.POISON, "fifo": k.FIFO}
 TABLE_SCHEMA = pa.schema(
     [
         ("txid", pa.string()),
@@ -77,16 +75,6 @@ TABLE_SCHEMA = pa.schema(
         ("hops", pa.int8()),
     ]
 )
-
-
-def validate(model: str, hops: int, models: tuple[str, ...] = tuple(MODELS)) -> None:
-    """Raise ``ExposureError`` for an unknown model or a hop limit outside 0..MAX_HOPS."""
-    if model not in models:
-        raise ExposureError(f"model: {model!r} is not one of {', '.join(models)}")
-    if isinstance(hops, bool) or not isinstance(hops, int | np.integer):
-        raise ExposureError(f"hops: {hops!r} is not an integer")
-    if not 0 <= hops <= MAX_HOPS:
-        raise ExposureError(f"hops: {hops} is outside 0..{MAX_HOPS}")
 
 
 # ------------------------------------------------------------------- graphs from arrays
@@ -155,10 +143,24 @@ def graph_from_arrays(
     address = np.asarray(out_address).astype(id_dtype(n_addr), copy=False)
     in_value = np.where(known, np.asarray(out_value, np.int64)[np.maximum(in_output, 0)], 0)
     in_address = np.where(known, address[np.maximum(in_output, 0)], -1).astype(address.dtype)
-    return UtxoGraph(chain, NumberedNames(n_tx, "", 64), NumberedNames(n_addr, "addr"),  # type: ignore[arg-type]
-                     np.full(n_tx, -1, np.int32), np.zeros(n_tx, np.int64), np.diff(in_ptr) == 0,
-                     None, out_ptr, out_index, np.asarray(out_value, np.int64), address, spent_by,
-                     in_ptr, in_output, in_address, in_value)  # fmt: skip
+    return UtxoGraph(
+        chain,
+        NumberedNames(n_tx, "", 64),
+        NumberedNames(n_addr, "addr"),  # type: ignore[arg-type]
+        np.full(n_tx, -1, np.int32),
+        np.zeros(n_tx, np.int64),
+        np.diff(in_ptr) == 0,
+        None,
+        out_ptr,
+        out_index,
+        np.asarray(out_value, np.int64),
+        address,
+        spent_by,
+        in_ptr,
+        in_output,
+        in_address,
+        in_value,
+    )
 
 
 # ------------------------------------------------------------------------------ the engine
@@ -177,14 +179,14 @@ class ExposureEngine(SubjectQueries):
         clusters: np.ndarray | None = None,
         propagate_stops: bool = False,
     ) -> None:
-        validate(model, hops)
+        check_options(model, hops)
         if clusters is not None and len(clusters) != graph.n_addresses:
             raise ExposureError(
                 f"clusters: {len(clusters)} labels for {graph.n_addresses} addresses"
             )
         self.graph, self.flags, self.model, self.hops_limit = graph, flags, model, int(hops)
         self.clusters, self.propagate_stops = clusters, propagate_stops
-        self._model = MODELS[model]
+        self._model = _KERNEL_MODEL[model]
         self._lock = threading.RLock()
         stop_kind = k.NORMAL if propagate_stops else k.TERMINAL
         self._kmap_in = np.array([k.NORMAL, k.SOURCE, stop_kind, k.SOURCE], np.uint8)
@@ -264,8 +266,11 @@ class ExposureEngine(SubjectQueries):
         if self._scratch is None:
             g = self.graph
             # np.full writes every page now, so that queries do not pay the first touch
-            self._scratch = (np.full(g.n_outputs, -1, id_dtype(g.n_outputs)),
-                             np.full(g.n_outputs, 0, np.uint8), np.full(g.n_tx, 0, np.uint8))  # fmt: skip
+            self._scratch = (
+                np.full(g.n_outputs, -1, id_dtype(g.n_outputs)),
+                np.full(g.n_outputs, 0, np.uint8),
+                np.full(g.n_tx, 0, np.uint8),
+            )
         return self._scratch
 
     @property
@@ -288,13 +293,28 @@ class ExposureEngine(SubjectQueries):
             tainted = np.full(g.n_outputs, 0.0)
             hops = np.full(g.n_outputs, -1, np.int8)
             ready = time.perf_counter()
-            k.sweep(self._model, self.order, self.hops_limit, g.out_ptr, g.out_value, g.in_ptr,
-                    g.in_output, g.in_value, self.out_class, self._kmap_in, fraction, tainted,
-                    hops)  # fmt: skip
+            k.sweep(
+                self._model,
+                self.order,
+                self.hops_limit,
+                g.out_ptr,
+                g.out_value,
+                g.in_ptr,
+                g.in_output,
+                g.in_value,
+                self.out_class,
+                self._kmap_in,
+                fraction,
+                tainted,
+                hops,
+            )
             done = time.perf_counter()
             self.fraction, self.tainted, self.hops = fraction, tainted, hops
-            self.stats = {"prepare_seconds": ready - start, "sweep_seconds": done - ready,
-                          "output_visits": float(g.n_inputs + g.n_outputs)}  # fmt: skip
+            self.stats = {
+                "prepare_seconds": ready - start,
+                "sweep_seconds": done - ready,
+                "output_visits": float(g.n_inputs + g.n_outputs),
+            }
             self._ran = True
 
     # ---- lookups
@@ -302,14 +322,14 @@ class ExposureEngine(SubjectQueries):
         try:
             return self.graph.tx_id(txid)
         except KeyError:
-            raise ExposureError(f"txid: unknown transaction {txid}") from None
+            raise UnknownSubject(f"txid: unknown transaction {txid}") from None
 
     def _address_outputs(self, address: str) -> tuple[str, np.ndarray]:
         g = self.graph
         try:
             ident = g.address_id(address)
         except KeyError:
-            raise ExposureError(f"address: unknown address {address}") from None
+            raise UnknownSubject(f"address: unknown address {address}") from None
         if self._by_address is None:
             addr = g.out_address.astype(np.int64)
             order = np.argsort(addr, kind="stable")
@@ -328,7 +348,7 @@ class ExposureEngine(SubjectQueries):
         lo, hi = int(self.graph.out_ptr[tx]), int(self.graph.out_ptr[tx + 1])
         hit = np.flatnonzero(self.graph.out_index[lo:hi] == index)
         if not hit.size:
-            raise ExposureError(f"output: unknown output {txid}:{index}")
+            raise UnknownSubject(f"output: unknown output {txid}:{index}")
         subject = f"output:{self.graph.txid(tx)}:{index}"
         return self._exposure(subject, np.array([lo + int(hit[0])]), direction, paths)
 
@@ -345,7 +365,7 @@ class ExposureEngine(SubjectQueries):
         return self._exposure(f"address:{canonical}", outs, direction, paths)
 
     def _exposure(self, subject: str, outs: np.ndarray, direction: str, paths: int) -> Exposure:
-        check_direction(direction)
+        check_options(direction=direction)
         with self._lock:
             outs = np.asarray(outs, np.int64)
             if direction == "in":
@@ -364,9 +384,15 @@ class ExposureEngine(SubjectQueries):
         idx = idx[np.lexsort((idx, self._rank[out_tx[idx]]))]
         txids = _strings(g.txids, out_tx[idx])
         addr = g.out_address[idx]
-        columns = [txids, pa.array(g.out_index[idx], pa.int32()), _strings(g.addresses, addr),
-                   pa.array(g.out_value[idx], pa.int64()), pa.array(self.tainted[idx]),
-                   pa.array(self.fraction[idx]), pa.array(self.hops[idx], pa.int8())]  # fmt: skip
+        columns = [
+            txids,
+            pa.array(g.out_index[idx], pa.int32()),
+            _strings(g.addresses, addr),
+            pa.array(g.out_value[idx], pa.int64()),
+            pa.array(self.tainted[idx]),
+            pa.array(self.fraction[idx]),
+            pa.array(self.hops[idx], pa.int8()),
+        ]
         return pa.Table.from_arrays(columns, schema=TABLE_SCHEMA)
 
     def write_csv(self, path: str | os.PathLike) -> int:
@@ -399,9 +425,13 @@ def _strings(names: object, ids: np.ndarray) -> pa.Array:
 def warm_up() -> float:
     """Compile (or load from numba's cache) every UTXO kernel on a tiny graph; the seconds."""
     start = time.perf_counter()
-    graph = graph_from_arrays(np.array([0, 1, 3, 4]), np.array([10, 6, 3, 8]),
-                              np.array([0, 1, 2, 3]), np.array([0, 0, 1, 3]),
-                              np.array([0, 1, 2]))  # fmt: skip
+    graph = graph_from_arrays(
+        np.array([0, 1, 3, 4]),
+        np.array([10, 6, 3, 8]),
+        np.array([0, 1, 2, 3]),
+        np.array([0, 0, 1, 3]),
+        np.array([0, 1, 2]),
+    )
     flags = FlagSet(
         {"addr0": [Flag("sanctioned", "e", "e")], "addr1": [Flag("sanctioned", "f", "f")]},
         {"addr2": [Flag("exchange", None, "x")]},

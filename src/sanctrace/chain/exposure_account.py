@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -33,11 +33,12 @@ from sanctrace.chain._exposure_records import (
     ExposureError,
     Path,
     Step,
-    check_direction,
+    UnknownSubject,
     fill_breakdown,
 )
 from sanctrace.chain._taint_account import account_sweep
 from sanctrace.chain.addresses import normalise
+from sanctrace.chain.exposure_options import ACCOUNT_MODELS, check_options
 from sanctrace.chain.flags import Flag, FlagIndex, FlagSet
 from sanctrace.chain.graph import AccountGraph
 
@@ -82,8 +83,7 @@ class AccountExposure:
         token: str | None = None,
         propagate_stops: bool = False,
     ) -> None:
-        if model not in ("haircut", "poison"):
-            raise ExposureError(f"model: {model!r} is not one of haircut, poison")
+        check_options(model, models=ACCOUNT_MODELS)
         self.graph, self.flags, self.model, self.token = graph, flags, model, token
         self.propagate_stops = propagate_stops
         if token is None:
@@ -91,7 +91,7 @@ class AccountExposure:
         else:
             found = graph.tokens.id_of(token)
             if found < 0:
-                raise ExposureError(f"token: no transfers of token {token!r}")
+                raise UnknownSubject(f"token: no transfers of token {token!r}")
             self._tokens = [found]
         self._edges = {t: np.flatnonzero(graph.token == t) for t in self._tokens}
         self.addr_flags = self._ids(flags.flagged)
@@ -122,12 +122,31 @@ class AccountExposure:
         g, n = self.graph, self.graph.n_addresses
         edges = self._edges[token]
         kind = np.where(sources, k.SOURCE, np.where(terminal, k.TERMINAL, k.NORMAL))
-        ledger = Ledger(edges, kind.astype(np.uint8), np.zeros(n), np.zeros(n),
-                        np.full(n, NEVER, np.int64), np.where(sources, 0, -1).astype(np.int64),
-                        np.zeros(len(edges)), np.zeros(len(edges)))  # fmt: skip
-        account_sweep(edges, self.model == "poison", g.src, g.dst, g.amount, g.time,
-                      ledger.kind, ledger.received, ledger.tainted, ledger.first_time,
-                      ledger.hops, ledger.carried, ledger.basis)  # fmt: skip
+        ledger = Ledger(
+            edges,
+            kind.astype(np.uint8),
+            np.zeros(n),
+            np.zeros(n),
+            np.full(n, NEVER, np.int64),
+            np.where(sources, 0, -1).astype(np.int64),
+            np.zeros(len(edges)),
+            np.zeros(len(edges)),
+        )
+        account_sweep(
+            edges,
+            self.model == "poison",
+            g.src,
+            g.dst,
+            g.amount,
+            g.time,
+            ledger.kind,
+            ledger.received,
+            ledger.tainted,
+            ledger.first_time,
+            ledger.hops,
+            ledger.carried,
+            ledger.basis,
+        )
         return ledger
 
     def _stops_terminal(self) -> np.ndarray:
@@ -151,14 +170,14 @@ class AccountExposure:
         try:
             return self.graph.address_id(address)
         except KeyError:
-            raise ExposureError(f"address: unknown address {address}") from None
+            raise UnknownSubject(f"address: unknown address {address}") from None
 
     def address(
         self, address: str, direction: Direction = "in", token: str | None = None, paths: int = 5
     ) -> Exposure:
         """The exposure of ``address`` in one token: ``token``, else the engine's token, else
         the only token the address used (an ``ExposureError`` names them when several)."""
-        check_direction(direction)
+        check_options(direction=direction)
         a = self._address(address)
         if token is None:
             used = self.tokens_of(address)
@@ -170,7 +189,7 @@ class AccountExposure:
             token = used[0] if used else (self.token or "")
         t = self.graph.tokens.id_of(token)
         if t not in self._edges:
-            raise ExposureError(f"token: no transfers of token {token!r}")
+            raise UnknownSubject(f"token: no transfers of token {token!r}")
         subject = f"address:{self.graph.address(a)}"
         if direction == "in":
             return self._in(subject, a, t, paths)
@@ -194,9 +213,16 @@ class AccountExposure:
         tainted, received = float(ledger.tainted[a]), float(ledger.received[a])
         if self._flagged[a]:
             tainted = received
-        found = Exposure(subject, "in", self.model, -1, value, tainted,
-                         tainted / received if received > 0 else float(self._flagged[a]),
-                         0 if self._flagged[a] else _hop(ledger.hops[a]))  # fmt: skip
+        found = Exposure(
+            subject,
+            "in",
+            self.model,
+            -1,
+            value,
+            tainted,
+            tainted / received if received > 0 else float(self._flagged[a]),
+            0 if self._flagged[a] else _hop(ledger.hops[a]),
+        )
         senders = np.unique(g.src[into[g.token[into] == t]])
         for s in senders[self._stop[senders] & (ledger.tainted[senders] > 0)].tolist():
             found.stopped.append(self._stop_row(s, float(ledger.tainted[s])))
@@ -245,10 +271,14 @@ class AccountExposure:
         if self.model == "poison":
             fraction = 1.0 if tainted > 0 else 0.0
         hops = [0 if x == a else int(ledger.hops[x]) for x in amounts]
-        found = Exposure(subject, "out", self.model, -1, value, tainted, fraction,
-                         min(hops) if hops else None)  # fmt: skip
-        self._groups(found, list(amounts), lambda groups: [
-            sum(v for x, v in amounts.items() if x in units) for units in groups])  # fmt: skip
+        found = Exposure(
+            subject, "out", self.model, -1, value, tainted, fraction, min(hops) if hops else None
+        )
+        self._groups(
+            found,
+            list(amounts),
+            lambda groups: [sum(v for x, v in amounts.items() if x in units) for units in groups],
+        )
         for s in np.flatnonzero(self._stop & (ledger.tainted > 0)).tolist():
             found.stopped.append(self._stop_row(s, float(ledger.tainted[s])))
         ends = self._ends(ledger, lambda e: bool(self._flagged[g.dst[e]]))
@@ -261,10 +291,15 @@ class AccountExposure:
         """Fill ``by_category`` and ``by_entity`` (see ``fill_breakdown``)."""
         fill_breakdown(found, self._index, flagged, measure)
 
-    def _stop_row(self, s: int, tainted: float) -> dict:
+    def _stop_row(self, s: int, tainted: float) -> dict[str, Any]:
         flags = self.addr_stops.get(s, [])
-        return {"txid": None, "output_index": None, "address": self.graph.address(s),
-                "label": flags[0].label if flags else "", "tainted_value": tainted}  # fmt: skip
+        return {
+            "txid": None,
+            "output_index": None,
+            "address": self.graph.address(s),
+            "label": flags[0].label if flags else "",
+            "tainted_value": tainted,
+        }
 
     # ---- evidence paths
     def _ends(self, ledger: Ledger, is_target: Callable[[int], bool]) -> list[int]:
@@ -321,8 +356,7 @@ class AccountExposure:
                     v = min(value, carried) if self.model == "poison" else value * share
                     options.append((v, (*chain, j)))
             best[j] = heapq.nlargest(top, options, key=lambda o: o[0])
-        chains = heapq.nlargest(top, (o for j in ends for o in best.get(j, [])),
-                                key=lambda o: o[0])  # fmt: skip
+        chains = heapq.nlargest(top, (o for j in ends for o in best.get(j, [])), key=lambda o: o[0])
         found = []
         for value, chain in chains:
             first = int(ledger.edges[chain[0]])
@@ -338,8 +372,13 @@ class AccountExposure:
         row = g.transfers.slice(e, 1).to_pylist()[0]
         tags = [f.label for f in self.addr_flags.get(who, []) + self.addr_stops.get(who, [])]
         log = row.get("log_index")
-        return Step(str(row.get("tx_hash") or ""), -1 if log is None else int(log),
-                    g.address(who), tags, g.exact_amount(e))  # fmt: skip
+        return Step(
+            str(row.get("tx_hash") or ""),
+            -1 if log is None else int(log),
+            g.address(who),
+            tags,
+            g.exact_amount(e),
+        )
 
     # ---- bulk output
     def table(self) -> pa.Table:
@@ -362,11 +401,19 @@ class AccountExposure:
             fraction[flagged] = 1.0
             first = ledger.first_time[rows]
             names = [g.address(int(x)) for x in rows.tolist()]
-            parts.append(pa.Table.from_arrays(
-                [pa.array(names, pa.string()), pa.array([g.tokens.string(t)] * len(rows), pa.string()),
-                 pa.array(received), pa.array(tainted), pa.array(fraction),
-                 pa.array(first, pa.int64(), mask=flagged | (first == NEVER))],
-                schema=TABLE_SCHEMA))  # fmt: skip
+            parts.append(
+                pa.Table.from_arrays(
+                    [
+                        pa.array(names, pa.string()),
+                        pa.array([g.tokens.string(t)] * len(rows), pa.string()),
+                        pa.array(received),
+                        pa.array(tainted),
+                        pa.array(fraction),
+                        pa.array(first, pa.int64(), mask=flagged | (first == NEVER)),
+                    ],
+                    schema=TABLE_SCHEMA,
+                )
+            )
         return pa.concat_tables(parts) if parts else TABLE_SCHEMA.empty_table()
 
 
@@ -375,8 +422,15 @@ def warm_up() -> float:
     import time
 
     start = time.perf_counter()
-    table = pa.table({"token": ["", ""], "sender": ["x", "a"], "receiver": ["a", "b"],
-                      "amount": ["2", "1"], "time": [1, 2]})  # fmt: skip
+    table = pa.table(
+        {
+            "token": ["", ""],
+            "sender": ["x", "a"],
+            "receiver": ["a", "b"],
+            "amount": ["2", "1"],
+            "time": [1, 2],
+        }
+    )
     flags = FlagSet({"x": [Flag("sanctioned", None, "x")]})
     for model in ("haircut", "poison"):
         AccountExposure(AccountGraph.from_table(table), flags, model=model).address("b")  # type: ignore[arg-type]

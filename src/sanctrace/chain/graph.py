@@ -230,9 +230,24 @@ class UtxoGraph:
             in_address = np.where(found, out_address[pos], in_address)
             in_value = np.where(found, out_value[pos], in_value)
         in_address, tx_index = in_address.astype(addr_t), oidx.astype(np.int32)
-        return cls(chain, txids, addresses, tx_height, tx_time, tx_coinbase, tx_coinjoin, out_ptr,
-                   tx_index, out_value, out_address, spent_by, _ptr(itx, n_tx), in_output,
-                   in_address, in_value)  # fmt: skip
+        return cls(
+            chain,
+            txids,
+            addresses,
+            tx_height,
+            tx_time,
+            tx_coinbase,
+            tx_coinjoin,
+            out_ptr,
+            tx_index,
+            out_value,
+            out_address,
+            spent_by,
+            _ptr(itx, n_tx),
+            in_output,
+            in_address,
+            in_value,
+        )
 
     # ---- sizes
     @property
@@ -384,9 +399,21 @@ class AccountGraph:
         by_src = np.argsort(s, kind="stable").astype(edge_t)
         by_dst = np.argsort(d, kind="stable").astype(edge_t)
         amounts, token_ids = _cat(amount, np.float64)[order], _cat(tok, np.int64)[order]
-        return cls(chain, addresses, tokens, table, s, d, amounts, t[order],
-                   token_ids.astype(id_dtype(len(tokens))), _ptr(s[by_src], n_addr), by_src,
-                   _ptr(d[by_dst], n_addr), by_dst)  # fmt: skip
+        return cls(
+            chain,
+            addresses,
+            tokens,
+            table,
+            s,
+            d,
+            amounts,
+            t[order],
+            token_ids.astype(id_dtype(len(tokens))),
+            _ptr(s[by_src], n_addr),
+            by_src,
+            _ptr(d[by_dst], n_addr),
+            by_dst,
+        )
 
     @property
     def n_edges(self) -> int:

@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from sanctrace.chain.cluster import Hop, cluster_addresses
 from sanctrace.chain.graph import UtxoGraph
 from sanctrace.chainstore.store import ChainStore
-from sanctrace.errors import SanctraceError
+from sanctrace.errors import SanctraceError, Unavailable
 from sanctrace.fileio import write_atomic
 
 CLUSTERS = "clusters"
@@ -96,7 +96,7 @@ def build_clusters(
     """Cluster the addresses of ``chain`` in the chain store and write the cluster map."""
     loads = [e["sha256"] for e in store.loads(chain)]
     if not store.parts(chain, "inputs"):
-        raise SanctraceError(
+        raise Unavailable(
             f"chain {chain}: no UTXO inputs in the chain store {store.root}; "
             "load blocks first (sanctrace chain load)"
         )

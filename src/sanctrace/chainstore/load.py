@@ -11,100 +11,73 @@ grew loads only its new files.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from sanctrace import filesets
 from sanctrace.chain.sources.base import ChainFormat, ChainParseError
 from sanctrace.chain.sources.registry import detect_format, get_format, with_chain
 from sanctrace.chainstore.store import TABLES, ChainStore, LoadSummary, summary_of
 
-CHAIN_SUFFIXES = {
-    ".blk",
-    ".dat",
-    ".bin",
-    ".raw",
-    ".hex",
-    ".json",
-    ".jsonl",
-    ".ndjson",
-    ".csv",
-    ".tsv",
-    ".parquet",
-    ".pq",
-    ".txt",
-    ".gz",
-    ".bz2",
-}
+__all__ = ["CHAIN_SUFFIXES", "group_files", "load_chain", "load_set", "set_sha256"]
+
+CHAIN_SUFFIXES = frozenset(
+    {
+        ".blk",
+        ".dat",
+        ".bin",
+        ".raw",
+        ".hex",
+        ".json",
+        ".jsonl",
+        ".ndjson",
+        ".csv",
+        ".tsv",
+        ".parquet",
+        ".pq",
+        ".txt",
+        ".gz",
+        ".bz2",
+    }
+)
 
 Progress = Callable[[int], None]
 OnSkip = Callable[[Path, str], None]
 
 
-def expand_paths(paths: list[Path]) -> list[tuple[Path, bool]]:
-    """``(file, named)`` for the files named directly and the chain files inside folders."""
-    files: list[tuple[Path, bool]] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files.extend(
-                (p, False)
-                for p in sorted(path.iterdir())
-                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in CHAIN_SUFFIXES
-            )
-        elif path.exists():
-            files.append((path, True))
-        else:
-            raise ChainParseError(path, None, "no such file or folder")
-    if not files:
-        raise ChainParseError(paths[0] if paths else "PATH", None, "no chain files found")
-    return files
+def _error(where: Path | str, message: str) -> ChainParseError:
+    return ChainParseError(where, None, message)
 
 
 def group_files(
-    files: list[tuple[Path, bool]],
+    files: list[filesets.SourceFile],
     fmt_name: str | None = None,
     chain: str | None = None,
     on_skip: OnSkip | None = None,
 ) -> list[tuple[ChainFormat, list[Path]]]:
     """Files grouped into loadable sets, one per format (folder files of no format skipped)."""
     if fmt_name:
-        return [(get_format(fmt_name, chain), [p for p, _named in files])]
-    groups: dict[str, tuple[ChainFormat, list[Path]]] = {}
-    for path, named in files:
-        try:
-            fmt = detect_format(path)
-        except ChainParseError:
-            if named:
-                raise
-            if on_skip:
-                on_skip(path, "not in a known chain format")
-            continue
-        if chain:
-            fmt = with_chain(fmt, chain)
-        groups.setdefault(fmt.name, (fmt, []))[1].append(path)
+        return [(get_format(fmt_name, chain), [f.path for f in files])]
+
+    def detect(path: Path) -> ChainFormat:
+        fmt = detect_format(path)
+        return with_chain(fmt, chain) if chain else fmt
+
+    def skipped(path: Path, _reason: str) -> None:
+        if on_skip is not None:
+            on_skip(path, "not in a known chain format")
+
+    groups = filesets.group(
+        files, detect, lambda f: f.name, on_skip=skipped, skippable=ChainParseError
+    )
     if not groups:
-        raise ChainParseError(files[0][0].parent, None, "no file in a known chain format")
-    return list(groups.values())
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (as stored, compressed or not)."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    except OSError as exc:
-        raise ChainParseError(path, None, f"cannot read: {exc.strerror or exc}") from exc
-    return digest.hexdigest()
+        raise ChainParseError(files[0].path.parent, None, "no file in a known chain format")
+    return groups
 
 
 def set_sha256(fmt: str, chain: str | None, digests: list[str]) -> str:
-    """One digest for a load: format, chain and the sorted file digests (names do not count)."""
-    digest = hashlib.sha256(f"sanctrace-chain\0{fmt}\0{chain or ''}\0".encode())
-    for value in sorted(digests):
-        digest.update(bytes.fromhex(value))
-    return digest.hexdigest()
+    """One digest for a load: format, chain and the file digests (names do not count)."""
+    return filesets.identity("chain", [fmt, chain], digests)
 
 
 def load_chain(
@@ -116,7 +89,8 @@ def load_chain(
     on_skip: OnSkip | None = None,
 ) -> list[LoadSummary]:
     """Load files (or folders of files) into the chain store, one load per format found."""
-    groups = group_files(expand_paths(paths), fmt, chain, on_skip)
+    files = filesets.expand(paths, CHAIN_SUFFIXES, error=_error)
+    groups = group_files(files, fmt, chain, on_skip)
     return [load_set(store, fmt_obj, files, progress) for fmt_obj, files in groups]
 
 
@@ -128,7 +102,7 @@ def load_set(
 ) -> LoadSummary:
     """Load one file set of one format, leaving out files loaded before; all or nothing."""
     files = sorted(files)
-    digests = {path: file_sha256(path) for path in files}
+    digests = {path: filesets.file_sha256(path, error=_error) for path in files}
     done = store.loaded_files(fmt.name, fmt.chain)
     new: list[Path] = []
     skipped: list[Path] = []

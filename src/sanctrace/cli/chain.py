@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sanctrace.cli._console import context, err, out, print_json, progress_bar, state
+from sanctrace.cli._console import HIT, context, out, print_json, progress_bar, say, state
+from sanctrace.services import chain_data
+from sanctrace.services.exposure import ExposureAnswer, ExposureRequest, ExposureService
 
 chain_app = typer.Typer(
     help="Blockchain data: load, status, tags, cluster, exposure.", no_args_is_help=True
@@ -27,19 +29,13 @@ def chain_load(
     ] = None,
 ) -> None:
     """Load blocks or transfers into the chain store (same files twice: nothing new)."""
-    from sanctrace.chainstore.load import load_chain
 
     def skipped(path: Path, reason: str) -> None:
-        err.print(f"{path}: skipped ({reason})", markup=False, highlight=False, soft_wrap=True)
+        say(f"{path}: skipped ({reason})")
 
     with progress_bar("loading chain records") as advance:
-        results = load_chain(
-            paths,
-            store=context().chain_store,
-            fmt=fmt,
-            progress=advance,
-            chain=chain,
-            on_skip=skipped,
+        results = chain_data.load_chain(
+            context().chain_store, paths, fmt=fmt, chain=chain, progress=advance, on_skip=skipped
         )
     for r in results:
         counts = ", ".join(f"{n} {table}" for table, n in r.counts.items() if n) or "no records"
@@ -50,7 +46,7 @@ def chain_load(
                 line += f"; {len(r.skipped_files)} already loaded"
         else:
             line = f"{r.chain}: unchanged, {files} already loaded ({r.format})"
-        err.print(line, markup=False, highlight=False, soft_wrap=True)
+        say(line)
 
 
 @chain_app.command("status")
@@ -58,19 +54,20 @@ def chain_status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Rows, distinct addresses and block range of each chain in the chain store."""
-    data = context().chain_store.status()
+    found = chain_data.chain_status(context().chain_store)
     if as_json:
-        print_json(data)
+        print_json({c.chain: c.to_dict() for c in found})
         return
-    if not data:
+    if not found:
         out.print("No chain data loaded. Load some with: sanctrace chain load PATH")
         return
-    columns = ["blocks", "transactions", "inputs", "outputs", "transfers", "addresses"]
-    table = Table("chain", *columns, "heights")
-    for chain, info in data.items():
-        low, high = info["min_height"], info["max_height"]
+    columns = ["blocks", "transactions", "inputs", "outputs", "transfers"]
+    table = Table("chain", *columns, "addresses", "heights")
+    for c in found:
+        low, high = c.min_height, c.max_height
         heights = "?" if low is None else f"{low}–{high}"
-        table.add_row(chain, *(f"{info[c]:,}" for c in columns), heights)
+        cells = [f"{c.rows.get(t, 0):,}" for t in columns]
+        table.add_row(c.chain, *cells, f"{c.addresses:,}", heights)
     out.print(table)
 
 
@@ -83,22 +80,17 @@ def chain_tags(
     name: Annotated[str | None, typer.Option(help="Name of the tag set.")] = None,
 ) -> None:
     """Load attribution tags as one tag set (same files twice: nothing new)."""
-    from sanctrace.services.addresses import load_tags
-
-    r = load_tags(context().db, paths, fmt=fmt, name=name)
+    r = chain_data.load_tags(context().db, paths, fmt=fmt, name=name)
     word = "loaded" if r.created else "unchanged"
     files = f"{len(r.files)} file{'s' if len(r.files) != 1 else ''}"
-    err.print(
+    say(
         f"tags: {word} tag set {r.tag_set_id} ({r.kind}, {r.sha256[:16]}): {r.tags} tags "
         f"from {files}, {r.invalid} invalid addresses; {len(r.problems)} problems"
-        + ("" if state.verbose or not r.problems else " (-v lists them)"),
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+        + ("" if state.verbose or not r.problems else " (-v lists them)")
     )
     if state.verbose:
         for problem in r.problems:
-            err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+            say(f"  {problem}")
 
 
 @chain_app.command("cluster")
@@ -116,9 +108,7 @@ def chain_cluster(
     """Cluster addresses by common-input ownership and store the map with its evidence."""
     from dataclasses import asdict
 
-    from sanctrace.chainstore.clusters import build_clusters
-
-    r = build_clusters(context().chain_store, chain=chain, coinjoin_filter=coinjoin_filter)
+    r = chain_data.cluster_chain(context().chain_store, chain, coinjoin_filter)
     if as_json:
         print_json(asdict(r))
         return
@@ -166,16 +156,14 @@ def chain_exposure(
         Path | None, typer.Option("--out", help="With --all: write the CSV here (else stdout).")
     ] = None,
 ) -> None:
-    """Direct and indirect exposure of a transaction, output or address to flagged funds."""
-    from sanctrace.services.exposure import ExposureService, Question, check_options
-
+    """Direct and indirect exposure of a transaction, output or address to flagged funds
+    (exit 1 on a block or review verdict)."""
     if sum([tx is not None, address is not None, every]) != 1:
         raise typer.BadParameter("give exactly one of --tx, --address or --all")
     service = ExposureService(context().db, context().chain_store)
     if every:
         if direction != "in":
             raise typer.BadParameter("--all computes the source of funds: use --direction in")
-        check_options(model, hops)
         engine, basis = service.table(chain or "btc", model, hops, flagged)
         if out_csv is not None:
             rows = engine.write_csv(out_csv)
@@ -187,59 +175,65 @@ def chain_exposure(
             sink = typer.get_binary_stream("stdout")
             pacsv.write_csv(table, sink)
         where = f" to {out_csv}" if out_csv else ""
-        err.print(
+        say(
             f"{chain or 'btc'}: {rows:,} tainted outputs ({model}, {hops} hops){where}; "
-            f"{basis['flagged']:,} flagged addresses",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+            f"{basis.flagged:,} flagged addresses"
         )
         return
-    q = Question(chain, tx, output, address, direction, model, hops, paths, token)
-    answer = service.screen(q, flagged)
-    if as_json:
-        print_json(answer)
-        return
-    _print_exposure(answer)
-
-
-def _print_exposure(a: dict) -> None:
-    """The human form of one exposure answer: summary, breakdowns, evidence paths."""
-    view = "source of funds" if a["direction"] == "in" else "destination of funds"
-    hops = "–" if a["min_hops"] is None else str(a["min_hops"])
-    out.print(
-        f"{a['subject']} ({a['chain']}, {view}, {a['model']}, ≤{a['hops_limit']} hops): "
-        f"{a['tainted_value']:,.0f} of {a['value']:,} flagged ({a['fraction']:.2%}), "
-        f"nearest {hops} hops → {a['risk']['action'].upper()} ({a['risk']['why']})",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+    request = ExposureRequest(
+        chain=chain,
+        txid=tx,
+        output_index=output,
+        address=address,
+        direction=direction,
+        model=model,
+        hops=hops,
+        paths=paths,
+        token=token,
+        flagged_file=flagged,
     )
-    if a["by_entity"]:
+    answer = service.screen(request)
+    if as_json:
+        print_json(answer.to_dict())
+    else:
+        _print_exposure(answer)
+    if answer.hit:
+        raise typer.Exit(HIT)
+
+
+def _print_exposure(a: ExposureAnswer) -> None:
+    """The human form of one exposure answer: summary, breakdowns, evidence paths; amounts
+    in the asset's unit (the JSON keeps base units)."""
+    view = "source of funds" if a.direction == "in" else "destination of funds"
+    limit = "no hop limit" if a.account_chain else f"≤{a.hops_limit} hops"
+    nearest = "–" if a.min_hops is None else str(a.min_hops)
+    money = a.unit.format
+    say_line(
+        f"{a.subject} ({a.chain}, {view}, {a.model}, {limit}): "
+        f"{money(a.tainted_value)} of {money(a.value)} flagged ({a.fraction:.2%}), "
+        f"nearest {nearest} hops → {a.risk.action.upper()} ({a.risk.why})"
+    )
+    if a.by_entity:
         table = Table("entity", "category", "tainted", "fraction")
-        for e in a["by_entity"]:
+        for e in a.by_entity:
             table.add_row(
-                e.get("label") or e.get("entity") or "?",
-                e.get("category") or "",
-                f"{e['tainted_value']:,.0f}",
-                f"{e['fraction']:.2%}",
+                e.label or e.entity or "?",
+                e.category or "",
+                money(e.tainted_value),
+                f"{e.fraction:.2%}",
             )
         out.print(table)
-    for n, path in enumerate(a["paths"], 1):
-        out.print(f"path {n}: {path['value']:,.0f} over {path['hops']} hops", markup=False)
-        for step in path["steps"]:
-            tags = f" [{', '.join(step['tags'])}]" if step["tags"] else ""
-            out.print(
-                f"  {step['txid']}:{step['output_index']} {step['address'] or '?'} "
-                f"{step['amount']:,}{tags}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-    for s in a["stopped"]:
-        out.print(
-            f"stopped at {s['label']}: {s['address']} ({s['tainted_value']:,.0f})",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+    for n, path in enumerate(a.paths, 1):
+        say_line(f"path {n}: {money(path.value)} over {path.hops} hops")
+        for step in path.steps:
+            tags = f" [{', '.join(step.tags)}]" if step.tags else ""
+            # Account-chain steps are transfers: no output index to show.
+            where = step.txid if a.account_chain else f"{step.txid}:{step.output_index}"
+            say_line(f"  {where} {step.address or '?'} {money(step.amount)}{tags}")
+    for s in a.stopped:
+        say_line(f"stopped at {s.label}: {s.address} ({money(s.tainted_value)})")
+
+
+def say_line(text: str) -> None:
+    """A plain line on stdout, never read as markup."""
+    out.print(text, markup=False, highlight=False, soft_wrap=True)

@@ -22,8 +22,7 @@ def demo(
     """Generate the synthetic exchange, run every step on it and write the HTML report."""
     from sanctrace.demo.run import run_demo
 
-    db = context().db
-    summary = run_demo(db, folder, report, customers=customers, seed=seed, console=err)
+    summary = run_demo(context(), folder, report, customers=customers, seed=seed, console=err)
     table = Table("step", "result", title="sanctrace demo")
     for step, result in summary.steps:
         table.add_row(step, result)

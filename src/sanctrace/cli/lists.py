@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sanctrace.cli._console import context, err, out, print_json, progress_bar
+from sanctrace.cli._console import context, out, print_json, progress_bar, say
+from sanctrace.services import lists
 
 lists_app = typer.Typer(help="Sanctions lists: load, status, diff, fetch.", no_args_is_help=True)
 
@@ -23,44 +24,30 @@ def lists_load(
         str | None, typer.Option("--format", help="Format (detected when absent).")
     ] = None,
 ) -> None:
-    """Load sanctions list files as new snapshots (same files twice: nothing new)."""
-    from sanctrace.lists.snapshots import load_lists
-
-    db = context().db
+    """Load sanctions list files as new snapshots (same files twice: nothing new); new
+    snapshots re-screen the stored customers."""
+    request = lists.LoadRequest(paths=tuple(paths), source=source, format=fmt)
     with progress_bar("loading entities") as advance:
-        results = load_lists(db, paths, source=source, fmt=fmt, progress=advance)
-    _rescreen_after_load(db, [r for r in results if r.created])
-    for r in results:
-        state_word = "loaded" if r.created else "unchanged"
-        delta = ", ".join(f"{k} {v}" for k, v in r.delta.items()) if r.delta else "first snapshot"
-        err.print(
-            f"{r.source}: {state_word} snapshot {r.snapshot_id} ({r.format}, version "
-            f"{r.version or 'unknown'}): {r.entities} entities, {r.names} names, "
-            f"{r.addresses} addresses, {r.invalid_addresses} invalid; {len(r.warnings)} warnings; "
-            f"delta: {delta}",
-            soft_wrap=True,
+        answers = lists.load(context(), request, progress=advance)
+    _say_rescreens(answers)
+    for a in answers:
+        state_word = "loaded" if a.created else "unchanged"
+        delta = ", ".join(f"{k} {v}" for k, v in a.delta.items()) if a.delta else "first snapshot"
+        say(
+            f"{a.source}: {state_word} snapshot {a.snapshot_id} ({a.format}, version "
+            f"{a.version or 'unknown'}): {a.entities} entities, {a.names} names, "
+            f"{a.addresses} addresses, {a.invalid_addresses} invalid; {len(a.warnings)} warnings; "
+            f"delta: {delta}"
         )
 
 
-def _rescreen_after_load(db, created) -> None:  # noqa: ANN001
-    """New snapshots re-screen the stored customers against their added and changed entries."""
-    if not created:
-        return
-    from sanctrace.lists.snapshots import diff
-    from sanctrace.services.names import build_screener, rescreen_delta
-    from sanctrace.store import customers as customer_repo
-
-    with db.connect() as conn:
-        if customer_repo.count(conn)["customers"] == 0:
-            return
-    screener = build_screener(db)
-    for result in created:
-        run = rescreen_delta(db, diff(db, result.source), screener)
-        err.print(
-            f"{result.source}: customers re-screened against the changes: "
-            f"{run.new} new matches, {run.retired} retired",
-            soft_wrap=True,
-        )
+def _say_rescreens(answers: list[lists.LoadAnswer]) -> None:
+    for a in answers:
+        if a.rescreen is not None:
+            say(
+                f"{a.source}: customers re-screened against the changes: "
+                f"{a.rescreen.new} new matches, {a.rescreen.retired} retired"
+            )
 
 
 @lists_app.command("status")
@@ -68,13 +55,11 @@ def lists_status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The active snapshot of each source, with counts."""
-    from sanctrace.lists.snapshots import status
-
-    data = status(context().db)
+    answer = lists.status(context())
     if as_json:
-        print_json(data)
+        print_json(answer.to_dict())
         return
-    if not data:
+    if not answer.sources:
         out.print("No lists loaded. Load one with: sanctrace lists load PATH")
         return
     table = Table(
@@ -88,18 +73,18 @@ def lists_status(
         "invalid",
         "warnings",
     )
-    for source, info in data.items():
-        snap = info["snapshot"]
+    for source, info in answer.sources.items():
+        snap = info.snapshot
         table.add_row(
             source,
-            str(snap["id"]),
-            snap["version"] or "?",
-            snap["loaded_at"][:19],
-            str(info["entities"]),
-            str(info["names"]),
-            str(sum(info["addresses"].values())),
-            str(info["invalid_addresses"]),
-            str(info["warnings"]),
+            str(snap.id),
+            snap.version or "?",
+            snap.loaded_at[:19],
+            str(info.entities),
+            str(info.names),
+            str(sum(info.addresses.values())),
+            str(info.invalid_addresses),
+            str(info.warnings),
         )
     out.print(table)
 
@@ -112,22 +97,9 @@ def lists_diff(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Entities added, removed and changed between two snapshots (default: the latest load)."""
-    from sanctrace.lists.snapshots import diff
-
-    if (old is None) != (new is None):
-        raise typer.BadParameter("give both OLD and NEW, or neither")
-    delta = diff(context().db, source, old, new)
+    delta = lists.diff(context(), source, old, new)
     if as_json:
-        print_json(
-            {
-                "source": delta.source,
-                "old_snapshot": delta.old_snapshot,
-                "new_snapshot": delta.new_snapshot,
-                "added": delta.added,
-                "removed": delta.removed,
-                "changed": delta.changed,
-            }
-        )
+        print_json(delta.to_dict())
         return
     out.print(
         f"{source}: snapshot {delta.old_snapshot} → {delta.new_snapshot}: "
@@ -148,12 +120,14 @@ def lists_fetch(
     ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML file of source URLs.")] = None,
 ) -> None:
-    """Download lists from their official addresses, then load them."""
-    from sanctrace.lists.fetch import fetch_sources
-
-    db = context().db
-    settings = context().settings
-    for result in fetch_sources(
-        db, settings.lists_dir, sources or None, config or settings.sources
-    ):
-        err.print(result.summary(), soft_wrap=True)
+    """Download lists from their official addresses, then load them; new snapshots re-screen
+    the stored customers."""
+    request = lists.FetchRequest(sources=tuple(sources or ()), config=config)
+    answers = lists.fetch(context(), request)
+    _say_rescreens([a.load for a in answers])
+    for a in answers:
+        state_word = "loaded" if a.load.created else "unchanged"
+        say(
+            f"{a.source}: {a.downloaded} downloaded, {a.unchanged} not modified; "
+            f"snapshot {a.load.snapshot_id} {state_word} ({a.load.entities} entities)"
+        )

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from sanctrace.cli._console import context, err, out, print_json
-from sanctrace.errors import SanctraceError
+from sanctrace.cli._console import DONE, HIT, context, err, out, print_json
+
+if TYPE_CHECKING:
+    from sanctrace.services.companies import CompanyResult
+
+__all__ = ["chain_text", "network_app", "path_lines"]
 
 network_app = typer.Typer(
     help="Ownership and control: corporate customers checked through their owners.",
@@ -20,7 +24,7 @@ network_app = typer.Typer(
 VERDICT_STYLE = {"blocked": "bold red", "possibly_blocked": "bold yellow", "not_blocked": "green"}
 
 
-def chain_text(path: dict) -> str:
+def chain_text(path: dict[str, Any]) -> str:
     """A chain as text, owner first: ``A —100%→ B —60%→ C``."""
     steps = path.get("steps") or []
     if not steps:
@@ -35,10 +39,10 @@ def chain_text(path: dict) -> str:
     return " ".join(parts) + (f"  ({steps[0]['owner_name']}: {first})" if first else "")
 
 
-def path_lines(result: dict) -> list[str]:
+def path_lines(result: CompanyResult) -> list[str]:
     """The explanation of one result, one line per path, control path and signal."""
     lines = []
-    for path in result["paths"]:
+    for path in result.paths:
         if path["kind"] == "match":
             lines.append(
                 f"name match {path['score']:.2f} (threshold {path['threshold']:.2f}): "
@@ -48,9 +52,9 @@ def path_lines(result: dict) -> list[str]:
         else:
             kind = "ownership" if path.get("certain", True) else "possible ownership"
             lines.append(f"{kind}: {chain_text(path)}")
-    for path in result.get("control_paths", []):
+    for path in result.control_paths:
         lines.append(f"control: {chain_text(path)}")
-    for signal in result["signals"]:
+    for signal in result.signals:
         lines.append(f"signal {signal['code']}: {signal['explanation']}")
     return lines
 
@@ -65,46 +69,48 @@ def network_check(
     """Check corporate customers against the active lists: the companies, their owners, UBOs
     and directors by name, then the 50% rule through ownership chains, and shell signals.
 
-    Problems with single records go to stderr and the rest is checked (exit 0); exit 1 when
-    no company could be read."""
-    from sanctrace.services.companies import check_companies, summary
+    Problems with single records go to stderr and the rest is checked. Exit 1 when a company
+    is blocked or possibly blocked, 0 when none is, 2 when a file cannot be read or no
+    company could be read, 3 when no list is loaded."""
+    from sanctrace.services.companies import CompanyRequest, CompanyService
 
-    check = check_companies(context().db, paths)
+    check = CompanyService(context().db).check(CompanyRequest.files(paths))
     for problem in check.problems:
         err.print(f"problem: {problem}", markup=False, highlight=False, soft_wrap=True)
-    if not check.results:
-        raise SanctraceError(
-            f"{', '.join(str(p) for p in paths)}: no company could be read"
-            + (f" ({len(check.problems)} problems above)" if check.problems else "")
-        )
     if as_json:
-        print_json(check.results)
-        return
-    snaps = ", ".join(f"{s} {i}" for s, i in sorted(check.snapshots.items()))
+        print_json([r.to_dict() for r in check.results])
+    else:
+        _print_table(check.results, check.snapshots)
+        err.print(
+            f"{len(check.results)} companies checked: {len(check.flagged)} flagged, "
+            f"{len(check.problems)} problems",
+            markup=False,
+            highlight=False,
+        )
+    raise typer.Exit(HIT if check.hit else DONE)
+
+
+def _print_table(results: list[CompanyResult], snapshots: dict[str, int]) -> None:
+    """The table (company, id, verdict, controlled, why), then each company's explanation."""
+    from sanctrace.services.companies import summary
+
+    snaps = ", ".join(f"{s} {i}" for s, i in sorted(snapshots.items()))
     table = Table(title=Text(f"lists: {snaps}"))
     for column in ("company", "id", "verdict", "controlled", "why"):
         table.add_column(column, overflow="fold")
-    for r in check.results:
-        style = VERDICT_STYLE.get(r["verdict"], "")
+    for r in results:
         table.add_row(
-            Text(r["name"]),
-            Text(r["entity_id"]),
-            Text(r["verdict"], style=style),
-            "yes" if r["controlled"] else "no",
+            Text(r.name),
+            Text(r.entity_id),
+            Text(r.verdict, style=VERDICT_STYLE.get(r.verdict, "")),
+            "yes" if r.controlled else "no",
             Text(summary(r)),
         )
     out.print(table)
-    for r in check.results:
+    for r in results:
         lines = path_lines(r)
         if not lines:
             continue
-        out.print(f"{r['name']} [{r['entity_id']}]: {r['verdict']}", markup=False, highlight=False)
+        out.print(f"{r.name} [{r.entity_id}]: {r.verdict}", markup=False, highlight=False)
         for line in lines:
             out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-    flagged = len(check.flagged)
-    err.print(
-        f"{len(check.results)} companies checked: {flagged} flagged, "
-        f"{len(check.problems)} problems",
-        markup=False,
-        highlight=False,
-    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from sanctrace.cli._console import context, err, out, print_json, progress_bar
+from sanctrace.cli._console import HIT, context, out, print_json, progress_bar, say
+from sanctrace.services import names
 
 screen_app = typer.Typer(
     help="Screen names and addresses against the active lists.", no_args_is_help=True
@@ -21,21 +22,20 @@ def screen_address(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Screen an address: list hits, attribution tags and its cluster's tags (exit 1 when
-    anything sanctioned is found)."""
-    from rich.text import Text
+    anything sanctioned is found, 2 when it is not an address of any supported chain)."""
+    from sanctrace.cli._render import address_findings, address_summary
+    from sanctrace.services.addresses import screen_address
 
-    from sanctrace.services.addresses import finding_lines, screen_address, summary_line
-
-    result = screen_address(context().db, address, context().chain_store)
+    answer = screen_address(context().db, address, context().chain_store)
     if as_json:
-        print_json(result)
+        print_json(answer.to_dict())
     else:
-        out.print(summary_line(result), markup=False, highlight=False, soft_wrap=True)
-        for bad, line in finding_lines(result):
+        out.print(address_summary(answer), markup=False, highlight=False, soft_wrap=True)
+        for bad, line in address_findings(answer):
             label = ("HIT ", "bold red") if bad else ("INFO ", "bold")
             out.print(Text.assemble(label, line), highlight=False, soft_wrap=True)
-    if result["sanctioned"]:
-        raise typer.Exit(1)
+    if answer.hit:
+        raise typer.Exit(HIT)
 
 
 @screen_app.command("name")
@@ -56,27 +56,33 @@ def screen_name(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Screen one name against the active lists (exit 1 when it matches)."""
-    from sanctrace.model import NameQuery
-    from sanctrace.services.names import build_screener
-
-    db = context().db
-    screener = build_screener(db)
-    query = NameQuery(text, schema, birth_date, country, kana)
-    matches = screener.screen(query, top=top, threshold=threshold)
+    request = names.NameScreenRequest(
+        name=text,
+        schema=schema,
+        birth_date=birth_date,
+        country=country,
+        name_kana=kana,
+        top=top,
+        threshold=threshold,
+    )
+    answer = names.screen_name(context(), request)
     if as_json:
-        print_json({"query": text, "matches": [asdict(m) for m in matches]})
+        print_json(answer.to_dict())
     else:
-        if not matches:
-            out.print(f"no match at or above {threshold or screener.threshold:.2f}")
-        for m in matches:
+        if not answer.matches:
+            out.print(f"no match at or above {answer.threshold:.2f}")
+        for m in answer.matches:
             out.print(
-                f"[bold]{m.score:.2f}[/] {m.entity_name} [{m.entity_id}, {m.schema}] "
-                f"via '{m.matched_name}': {m.explanation}",
+                Text.assemble(
+                    (f"{m.score:.2f}", "bold"),
+                    f" {m.entity_name} [{m.entity_id}, {m.schema}] via '{m.matched_name}': "
+                    f"{m.explanation}",
+                ),
                 soft_wrap=True,
                 highlight=False,
             )
-    if matches:
-        raise typer.Exit(1)
+    if answer.matches:
+        raise typer.Exit(HIT)
 
 
 @screen_app.command("names")
@@ -91,20 +97,10 @@ def screen_names(
     top: Annotated[int, typer.Option(help="At most this many matches per name.")] = 5,
 ) -> None:
     """Screen a CSV of names; one output row per match at or above the threshold."""
-    from sanctrace.services._bulk_csv import read_queries, write_matches
-    from sanctrace.services.names import build_screener
-
-    queries = read_queries(input_csv)
-    screener = build_screener(context().db)
-    rows = []
-    with progress_bar("screening names", total=len(queries)) as advance:
-        for query in queries:
-            rows.append((query, screener.screen(query, top=top, threshold=threshold)))
-            advance(1)
-    written = write_matches(out_csv, rows)
-    err.print(
-        f"{len(queries)} names screened, {written} matches written to {out_csv}", soft_wrap=True
-    )
+    request = names.BulkRequest(input=input_csv, output=out_csv, top=top, threshold=threshold)
+    with progress_bar("screening names") as advance:
+        answer = names.screen_names(context(), request, progress=advance)
+    say(f"{answer.names} names screened, {answer.matches} matches written to {answer.output}")
 
 
 @screen_app.command("customers")
@@ -112,17 +108,9 @@ def screen_customers_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Screen every stored customer and store the matches."""
-    from sanctrace.services.names import build_screener, screen_customers
-
-    db = context().db
-    screener = build_screener(db)
     with progress_bar("screening customers") as advance:
-        run = screen_customers(db, screener, progress=advance)
-    summary = {"customers": run.customers, "matches": run.matches, "new": run.new}
+        run = names.screen_stored_customers(context(), progress=advance)
     if as_json:
-        print_json(summary)
+        print_json(run.to_dict())
     else:
-        err.print(
-            f"{run.customers} customers screened: {run.matches} matches ({run.new} new)",
-            soft_wrap=True,
-        )
+        say(f"{run.customers} customers screened: {run.matches} matches ({run.new} new)")

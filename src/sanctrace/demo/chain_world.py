@@ -159,8 +159,13 @@ def generate_chain(world: World, seed: int) -> ChainWorld:
     b.seal()
     w = next(picks)
     b.pay([payout[0], clean[0]], [(w.address, 200_000_000)], change=miners[0])
-    plant("mining_payout_merged", w.address, w.customer_id, hops=2,
-          haircut=70_000_000 / (70_000_000 + clean[0].value))  # fmt: skip
+    plant(
+        "mining_payout_merged",
+        w.address,
+        w.customer_id,
+        hops=2,
+        haircut=70_000_000 / (70_000_000 + clean[0].value),
+    )
     b.seal()
 
     # 2. The sanctioned exchange pays a customer directly (change back to itself).
@@ -198,8 +203,14 @@ def generate_chain(world: World, seed: int) -> ChainWorld:
     b.seal()
     w = next(picks)
     b.pay([at_other], [(w.address, 300_000_000)], change=other_exchange)
-    plant("through_other_exchange", w.address, w.customer_id, hops=None, haircut=0.0,
-          stopped_at=other_exchange)  # fmt: skip
+    plant(
+        "through_other_exchange",
+        w.address,
+        w.customer_id,
+        hops=None,
+        haircut=0.0,
+        stopped_at=other_exchange,
+    )
     b.seal()
 
     # 6. Clean deposits.
@@ -229,12 +240,27 @@ def generate_chain(world: World, seed: int) -> ChainWorld:
         }
 
     tags = [
-        {"address": other_exchange, "chain": "btc", "label": "Other Exchange hot wallet",
-         "category": "exchange", "actor": "otherexchange", "source": "demo",
-         "confidence": "100", "jurisdiction": ""},
-        {"address": hot, "chain": "btc", "label": "Our hot wallet", "category": "exchange",
-         "actor": "demo_exchange", "source": "demo", "confidence": "100", "jurisdiction": ""},
-    ]  # fmt: skip
+        {
+            "address": other_exchange,
+            "chain": "btc",
+            "label": "Other Exchange hot wallet",
+            "category": "exchange",
+            "actor": "otherexchange",
+            "source": "demo",
+            "confidence": "100",
+            "jurisdiction": "",
+        },
+        {
+            "address": hot,
+            "chain": "btc",
+            "label": "Our hot wallet",
+            "category": "exchange",
+            "actor": "demo_exchange",
+            "source": "demo",
+            "confidence": "100",
+            "jurisdiction": "",
+        },
+    ]
     truth["mining_address"], truth["exchange_address"] = mining[0], exchange[0]
     truth["other_exchange"], truth["hot_wallet"] = other_exchange, hot
     return ChainWorld(b.rows, tags, truth)

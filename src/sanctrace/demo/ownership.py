@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from sanctrace.services.companies import check_companies, summary
+from sanctrace.services.companies import CompanyRequest, CompanyService, summary
 from sanctrace.store import Database
 
 BOX_W, BOX_H, GAP, ROW, PAD = 200, 64, 76, 96, 12
@@ -78,7 +79,7 @@ def _arrow(x1: int, x2: int, y: int, label: str, marker: str) -> str:
     )
 
 
-def chain_svg(result: dict) -> str:
+def chain_svg(result: dict[str, Any]) -> str:
     """A drawing of the ownership chains of one result: owners left, the company right.
 
     Every text is escaped, so the drawing can be put into a page as it is.
@@ -87,7 +88,9 @@ def chain_svg(result: dict) -> str:
     rows: list[list[tuple[str, str, str | None]]] = []  # (name, status, share into next)
     for path in chains:
         steps = path["steps"]
-        row = [(steps[0]["owner_name"], _status(steps[0]["owner_blocked_because"]), None)]
+        row: list[tuple[str, str, str | None]] = [
+            (steps[0]["owner_name"], _status(steps[0]["owner_blocked_because"]), None)
+        ]
         for i, step in enumerate(steps):
             row[-1] = (row[-1][0], row[-1][1], step.get("share") or step.get("link") or "?")
             status = _status(steps[i + 1]["owner_blocked_because"]) if i + 1 < len(steps) else ""
@@ -123,25 +126,25 @@ def chain_svg(result: dict) -> str:
     )
 
 
-def ownership_section(db: Database, world_dir: Path) -> dict:
+def ownership_section(db: Database, world_dir: Path) -> dict[str, Any]:
     """Check the demo world's ownership file against the active lists; results and drawings.
 
     The planted company (``truth.json``, ``owned_companies``) is drawn; without a truth file,
     every company that is not clear is.
     """
     path = Path(world_dir) / "ownership.ftm.json"
-    check = check_companies(db, [path])
+    check = CompanyService(db).check(CompanyRequest.files([path]))
     truth_file = Path(world_dir) / "truth.json"
     truth = json.loads(truth_file.read_text(encoding="utf-8")) if truth_file.exists() else {}
     planted = [c["customer_id"] for c in truth.get("owned_companies", [])]
-    results = [r | {"why": summary(r)} for r in check.results]
-    focus = [r for r in results if r["entity_id"] in planted] or [
-        r for r in results if r["verdict"] != "not_blocked"
+    focus = [r for r in check.results if r.entity_id in planted] or [
+        r for r in check.results if r.hit
     ]
-    verdicts = {r["entity_id"]: r["verdict"] for r in results}
+    verdicts = {r.entity_id: r.verdict for r in check.results}
     caught = [c for c in planted if verdicts.get(c) == "blocked"]
+    results = [r.to_dict() | {"why": summary(r)} for r in check.results]
     drawings = [
-        {"entity_id": r["entity_id"], "name": r["name"], "svg": chain_svg(r)} for r in focus
+        {"entity_id": r.entity_id, "name": r.name, "svg": chain_svg(r.to_dict())} for r in focus
     ]
     return {
         "file": path.name,
@@ -153,6 +156,6 @@ def ownership_section(db: Database, world_dir: Path) -> dict:
         "drawings": drawings,
         "svg": drawings[0]["svg"] if drawings else "",
         "summary": f"{len(results)} companies checked, "
-        f"{sum(r['verdict'] == 'blocked' for r in results)} blocked; "
+        f"{sum(r.verdict == 'blocked' for r in check.results)} blocked; "
         f"{len(caught)} of {len(planted)} planted companies caught through their owners",
     }

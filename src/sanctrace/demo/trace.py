@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sanctrace.chainstore.load import load_chain
 from sanctrace.chainstore.store import ChainStore
 from sanctrace.demo.chain_world import generate_chain
 from sanctrace.demo.files import write_chain
 from sanctrace.demo.world import World
-from sanctrace.services.addresses import load_tags
-from sanctrace.services.exposure import ExposureService, Question
+from sanctrace.services.chain_data import load_chain, load_tags
+from sanctrace.services.exposure import ExposureRequest, ExposureService
 from sanctrace.store import Database
 
 
@@ -24,7 +23,7 @@ def trace_demo_chain(
     chain = generate_chain(world, seed)
     files = write_chain(chain, folder)
     store = ChainStore(folder / "chain-store")
-    load_chain([files["chain"]], fmt="btc_bigquery", store=store)
+    load_chain(store, [files["chain"]], fmt="btc_bigquery")
     load_tags(db, [files["tags"]], fmt="csv", name="demo exchange tags")
     service = ExposureService(db, store)
 
@@ -32,12 +31,14 @@ def trace_demo_chain(
     planted = {d["address"]: key for key, d in chain.truth["deposits"].items() if key != "clean"}
     addresses = list(planted) + chain.truth["deposits"].get("clean", [])
     for address in addresses:
-        answer = service.screen(Question(chain="btc", address=address, direction="in"))
+        request = ExposureRequest(chain="btc", address=address, direction="in")
+        answer = service.screen(request).to_dict()
         answer["planted"] = planted.get(address, "clean")
         deposits.append(answer)
     withdrawals = []
     for key, w in chain.truth["withdrawals"].items():
-        answer = service.screen(Question(chain="btc", address=w["address"], direction="out"))
+        request = ExposureRequest(chain="btc", address=w["address"], direction="out")
+        answer = service.screen(request).to_dict()
         answer["planted"] = key
         withdrawals.append(answer)
     engine, _ = service.table("btc", "haircut", 5)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from sanctrace.chain._codecs import b58check_encode, segwit_encode
 from sanctrace.demo import names_data as nd
@@ -138,8 +139,8 @@ def generate(seed: int = 2022, customers: int = 10_000) -> World:
     num = iter(range(90001, 99999))
 
     # Listed Russian persons, with aliases in other romanisations and in Cyrillic.
-    people = []
-    used = set()
+    people: list[dict[str, Any]] = []
+    used: set[tuple[str, str]] = set()
     while len(people) < 40:
         p = _ru_person(rng)
         key = (p["given"][0], p["surname_lat"])
@@ -380,7 +381,7 @@ def _ownership_chain(owner: dict, sg: Customer) -> list[dict]:
     def eid(*parts: str) -> str:
         return "demo-" + hashlib.sha1("/".join(parts).encode()).hexdigest()[:12]
 
-    person = {
+    person: dict[str, Any] = {
         "id": eid("person", str(owner["ent_num"])),
         "schema": "Person",
         "properties": {
@@ -388,7 +389,7 @@ def _ownership_chain(owner: dict, sg: Customer) -> list[dict]:
             "nationality": ["ru"],
         },
     }
-    holding = {
+    holding: dict[str, Any] = {
         "id": eid("AO IRKUT INVEST HOLDING"),
         "schema": "Company",
         "properties": {
@@ -397,12 +398,12 @@ def _ownership_chain(owner: dict, sg: Customer) -> list[dict]:
             "address": ["Irkutsk, Russia"],
         },
     }
-    kapital = {
+    kapital: dict[str, Any] = {
         "id": eid("OOO ANGARA KAPITAL"),
         "schema": "Company",
         "properties": {"name": ["OOO ANGARA KAPITAL"], "jurisdiction": ["ru"]},
     }
-    company = {
+    company: dict[str, Any] = {
         "id": sg.id,
         "schema": "Company",
         "properties": {

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Protocol, cast
 
 from sanctrace.errors import SanctraceError
 from sanctrace.model import Entity
@@ -64,7 +64,7 @@ def open_binary(path: Path) -> IO[bytes]:
     """Open a list file for reading, decompressing ``.gz`` and ``.bz2`` transparently."""
     try:
         if path.suffix == ".gz":
-            return gzip.open(path, "rb")
+            return cast(IO[bytes], gzip.open(path, "rb"))  # typeshed: GzipFile is no IO
         if path.suffix == ".bz2":
             return bz2.open(path, "rb")
         return open(path, "rb")
@@ -93,12 +93,3 @@ def stem(path: Path) -> str:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
     return name.rsplit(".", 1)[0]
-
-
-def split_list(value: str | None, sep: str = ";") -> Iterator[str]:
-    if not value:
-        return
-    for part in value.split(sep):
-        part = part.strip()
-        if part:
-            yield part

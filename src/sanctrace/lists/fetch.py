@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import httpx
@@ -32,20 +33,15 @@ TIMEOUT = 60.0
 
 @dataclass
 class FetchResult:
+    """What fetching one source did: its downloads and the load of its files."""
+
     source: str
     downloaded: int  # files fetched anew
     unchanged: int  # files answered 304
     load: LoadResult
 
-    def summary(self) -> str:
-        state = "loaded" if self.load.created else "unchanged"
-        return (
-            f"{self.source}: {self.downloaded} downloaded, {self.unchanged} not modified; "
-            f"snapshot {self.load.snapshot_id} {state} ({self.load.entities} entities)"
-        )
 
-
-def load_config(path: Path | None = None) -> dict[str, dict]:
+def load_config(path: Path | None = None) -> dict[str, dict[str, Any]]:
     """Source name → {format, urls}: from ``path``, else the built-in file."""
     try:
         if path is None:
@@ -55,7 +51,7 @@ def load_config(path: Path | None = None) -> dict[str, dict]:
         data = tomllib.loads(text)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SanctraceError(f"{path or 'sources.toml'}: {exc}") from exc
-    sources = data.get("sources", {})
+    sources: dict[str, dict[str, Any]] = data.get("sources", {})
     for name, cfg in sources.items():
         if not isinstance(cfg.get("urls"), list) or not cfg["urls"] or "format" not in cfg:
             raise SanctraceError(
@@ -89,8 +85,14 @@ def fetch_sources(
 
 
 def fetch_source(
-    db: Database, cache_dir: Path, source: str, cfg: dict, client: httpx.Client, backoff: float
+    db: Database,
+    cache_dir: Path,
+    source: str,
+    cfg: dict[str, Any],
+    client: httpx.Client,
+    backoff: float,
 ) -> FetchResult:
+    """Download one source's files into ``cache_dir/<source>`` and load them as one set."""
     folder = cache_dir / source
     folder.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
@@ -114,7 +116,7 @@ def _download(
     db: Database, source: str, url: str, target: Path, client: httpx.Client, backoff: float
 ) -> bool:
     """Fetch ``url`` into ``target``; False when the server says the cached copy is current."""
-    headers = {}
+    headers: dict[str, str] = {}
     last = _last_good(db, source, url) if target.exists() else None
     if last is not None:
         if last.etag:
@@ -127,7 +129,7 @@ def _download(
             time.sleep(backoff * 2 ** (attempt - 1))
         try:
             with client.stream("GET", url, headers=headers) as resp:
-                if resp.status_code == 304:
+                if resp.status_code == 304 and last is not None:
                     _record(db, source, url, 304, last.etag, last.last_modified, last.sha256, None)
                     return False
                 if resp.status_code >= 500 or resp.status_code == 429:
@@ -188,7 +190,17 @@ def _last_good(db: Database, source: str, url: str) -> sa.Row | None:
         return conn.execute(query).first()
 
 
-def _record(db: Database, source: str, url: str, status: int, etag, modified, sha, size) -> None:  # noqa: ANN001
+def _record(
+    db: Database,
+    source: str,
+    url: str,
+    status: int,
+    etag: str | None,
+    modified: str | None,
+    sha: str | None,
+    size: int | None,
+) -> None:
+    """One row of the download log."""
     with db.begin() as conn:
         conn.execute(
             fetches.insert().values(

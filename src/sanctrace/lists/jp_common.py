@@ -10,7 +10,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-from sanctrace.countries import COUNTRIES, country_code  # noqa: F401 - re-exported
+from sanctrace.countries import COUNTRIES
 from sanctrace.lists.dates import iso_date
 
 # Era name (and its one-letter abbreviation) -> Western year of era year 1.
@@ -103,9 +103,9 @@ def parse_jp_dates(value: object) -> list[str]:
     for m in _WEST_DATE.finditer(text):
         if any(start <= m.start() < end for start, end in taken):
             continue
-        year, month, day = m.groups()
-        iso = iso_date(int(year), int(month) if month else None, int(day) if day else None)
-        if iso and 1800 <= int(year) <= 2100:
+        west_year, month, day = m.groups()
+        iso = iso_date(int(west_year), int(month) if month else None, int(day) if day else None)
+        if iso and 1800 <= int(west_year) <= 2100:
             found.append((m.start(), iso))
     values: list[str] = []
     for _, iso in sorted(found):

@@ -225,8 +225,9 @@ def read_records(
                 if not line:
                     continue
                 raise ParseError(path, lineno, f"expected entry {expected}, got {line[:40]!r}")
-            to_address = state != "addr" and (m := _ADDRESS.search(line))
-            if to_address:
+            m = _ADDRESS.search(line) if state != "addr" else None
+            to_address = m is not None
+            if m is not None:
                 frags.insert(0, line[m.end() :])
                 line = line[: m.start()]
                 rec.has_address = True

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sanctrace.countries import country_code
 from sanctrace.lists.base import ParseError, ParseReport
 from sanctrace.lists.jp_common import (
-    country_code,
     has_japanese,
     is_unknown,
     nfkc,

@@ -1,4 +1,4 @@
-"""Direct lookup of a crypto address in the active list snapshots.
+"""The list hits of a crypto address in the active list snapshots.
 
 ``hit_dict`` is the shape of one list hit that every address answer uses (CLI, API and
 ``monitor.addresses``): address, asset, chain, entity_id, caption, schema, source,
@@ -11,40 +11,30 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sanctrace.store import Database
 from sanctrace.store import snapshots as repo
 
-HIT_FIELDS = ("address", "asset", "chain", "entity_id", "caption", "schema", "source")
-HIT_FIELDS += ("snapshot_id", "version")
+HIT_FIELDS = (
+    "address",
+    "asset",
+    "chain",
+    "entity_id",
+    "caption",
+    "schema",
+    "source",
+    "snapshot_id",
+    "version",
+)
 
 
-def hit_dict(row: Any) -> dict:
+def hit_dict(row: Any) -> dict[str, Any]:
     """One list hit from a row of ``snapshots.find_address`` (or the same columns)."""
     return {name: getattr(row, name) for name in HIT_FIELDS}
 
 
-def list_hits(conn: sa.Connection, keys: tuple[str, ...]) -> list[dict]:
+def list_hits(conn: sa.Connection, keys: tuple[str, ...]) -> list[dict[str, Any]]:
     """The hits of the first of ``keys`` (canonical form first, then as given) that has any."""
     for key in keys:
         rows = repo.find_address(conn, key)
         if rows:
             return [hit_dict(r) for r in rows]
     return []
-
-
-def lookup_address(db: Database, address: str) -> dict:
-    """The listed holders of ``address``; the address is canonicalised for its chain first."""
-    from sanctrace.chain.addresses import parse_any
-
-    parsed = parse_any(address)
-    canonical = parsed.address if parsed.valid else address.strip()
-    keys = tuple(dict.fromkeys((canonical, address.strip())))
-    with db.connect() as conn:
-        hits = list_hits(conn, keys)
-    return {
-        "address": canonical,
-        "chain": parsed.chain if parsed.valid else None,
-        "valid": parsed.valid,
-        "reason": parsed.reason,
-        "hits": hits,
-    }

@@ -7,13 +7,16 @@ malformed file, a full disk or a killed process leaves the previous snapshot act
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sanctrace.errors import SanctraceError
+import sqlalchemy as sa
+
+from sanctrace import filesets
+from sanctrace.errors import NotFound
 from sanctrace.lists.base import ListFormat, ParseError, ParseReport
 from sanctrace.lists.registry import detect_format, get_format
 from sanctrace.model import Entity, changed_fields, comparable
@@ -54,6 +57,17 @@ class Delta:
     removed: list[str] = field(default_factory=list)
     changed: dict[str, list[str]] = field(default_factory=dict)  # entity id -> fields
 
+    def to_dict(self) -> dict[str, Any]:
+        """The ``lists diff --json`` object."""
+        return {
+            "source": self.source,
+            "old_snapshot": self.old_snapshot,
+            "new_snapshot": self.new_snapshot,
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "changed": {k: list(v) for k, v in self.changed.items()},
+        }
+
     def counts(self) -> dict[str, int]:
         return {
             "added": len(self.added),
@@ -69,50 +83,34 @@ class Delta:
         )
 
 
-def expand_paths(paths: list[Path]) -> list[Path]:
+def _parse_error(where: Path | str, message: str) -> ParseError:
+    return ParseError(where, None, message)
+
+
+def expand_paths(paths: Sequence[Path]) -> list[filesets.SourceFile]:
     """Files named directly, plus the list files inside named folders."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(
-                p
-                for p in sorted(path.iterdir())
-                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in LIST_SUFFIXES
-            )
-        elif path.exists():
-            files.append(path)
-        else:
-            raise ParseError(path, None, "no such file or folder")
-    if not files:
-        raise ParseError(paths[0] if paths else "PATH", None, "no list files found")
-    return files
+    return filesets.expand(paths, LIST_SUFFIXES, error=_parse_error)
 
 
-def group_files(files: list[Path], fmt_name: str | None) -> list[tuple[ListFormat, list[Path]]]:
+def group_files(
+    files: Sequence[filesets.SourceFile], fmt_name: str | None
+) -> list[tuple[ListFormat, list[Path]]]:
     """Files grouped into loadable sets: one per format (a multi-file set stays together)."""
     if fmt_name:
-        return [(get_format(fmt_name), files)]
-    groups: dict[str, tuple[ListFormat, list[Path]]] = {}
-    for path in files:
-        fmt = detect_format(path)
-        groups.setdefault(fmt.name, (fmt, []))[1].append(path)
-    return list(groups.values())
+        return [(get_format(fmt_name), [f.path for f in files])]
+    # Every file must be in a known format, also inside a folder: a list set is never partial.
+    return filesets.group(files, detect_format, lambda fmt: fmt.name)
 
 
-def files_sha256(files: list[Path]) -> str:
-    """One digest over the set: each file's name and bytes, in name order."""
-    digest = hashlib.sha256()
-    for path in sorted(files, key=lambda p: p.name):
-        digest.update(path.name.encode() + b"\0")
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
+def files_sha256(files: Sequence[Path], fmt: str) -> str:
+    """The identity of a list file set of format ``fmt`` (content only, names do not count)."""
+    digests = [filesets.file_sha256(p, error=_parse_error) for p in files]
+    return filesets.identity("lists", [fmt], digests)
 
 
 def load_lists(
     db: Database,
-    paths: list[Path],
+    paths: Sequence[Path],
     source: str | None = None,
     fmt: str | None = None,
     progress: Callable[[int], None] | None = None,
@@ -134,7 +132,7 @@ def load_set(
     """Load one file set of one format as a snapshot of ``source``, all or nothing."""
     suggest = getattr(fmt, "suggest_source", None)
     source = source or (suggest(files) if suggest else fmt.default_source)
-    sha = files_sha256(files)
+    sha = files_sha256(files, fmt.name)
     with db.begin() as conn:
         existing = repo.find_snapshot(conn, source, sha)
         if existing is not None:
@@ -196,7 +194,8 @@ def load_set(
     return result
 
 
-def _result(row, created: bool) -> LoadResult:  # noqa: ANN001 - a snapshots row
+def _result(row: Any, created: bool) -> LoadResult:
+    """The result of a load from its snapshots row."""
     return LoadResult(
         snapshot_id=row.id,
         source=row.source,
@@ -213,7 +212,7 @@ def _result(row, created: bool) -> LoadResult:  # noqa: ANN001 - a snapshots row
     )
 
 
-def compute_delta(conn, source: str, old_id: int | None, new_id: int) -> Delta:  # noqa: ANN001
+def compute_delta(conn: sa.Connection, source: str, old_id: int | None, new_id: int) -> Delta:
     """Compare two snapshots entity by entity (by id, then by content fingerprint)."""
     delta = Delta(source, old_id, new_id)
     new = repo.fingerprints(conn, new_id)
@@ -221,7 +220,7 @@ def compute_delta(conn, source: str, old_id: int | None, new_id: int) -> Delta: 
     delta.added = sorted(set(new) - set(old))
     delta.removed = sorted(set(old) - set(new))
     both = sorted(e for e in set(new) & set(old) if new[e] != old[e])
-    if both:
+    if both and old_id is not None:
         old_data = repo.entity_data(conn, old_id, both)
         new_data = repo.entity_data(conn, new_id, both)
         for entity_id in both:
@@ -236,15 +235,17 @@ def diff(db: Database, source: str, old: int | None = None, new: int | None = No
     with db.begin() as conn:
         history = repo.snapshots_of(conn, source)
         if not history:
-            raise SanctraceError(f"source {source!r}: no snapshots loaded")
+            raise NotFound(f"source {source!r}: no snapshots loaded")
         ids = {row.id: row for row in history}
         if new is None:
             new = repo.active_snapshot_id(conn, source)
+            if new is None:
+                raise NotFound(f"source {source!r}: no active snapshot")
             active = ids[new]
             old = active.stats.get("delta_from") if old is None else old
         for label, value in (("OLD", old), ("NEW", new)):
             if value is not None and value not in ids:
-                raise SanctraceError(f"{label}: snapshot {value} is not a snapshot of {source!r}")
+                raise NotFound(f"{label}: snapshot {value} is not a snapshot of {source!r}")
         stored = repo.load_delta(conn, old, new)
         if stored is not None:
             delta = Delta(source, old, new)
@@ -259,27 +260,59 @@ def diff(db: Database, source: str, old: int | None = None, new: int | None = No
         return delta
 
 
-def status(db: Database) -> dict[str, dict]:
-    """Per source: the active snapshot and its counts (the ``lists status --json`` object)."""
-    out: dict[str, dict] = {}
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """The identity of an active snapshot."""
+
+    id: int
+    version: str | None
+    sha256: str
+    loaded_at: str  # ISO 8601
+    format: str
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """The active snapshot of one source and its counts."""
+
+    snapshot: SnapshotInfo
+    entities: int
+    schemas: dict[str, int]
+    names: int
+    addresses: dict[str, int]  # asset -> valid addresses
+    invalid_addresses: int
+    warnings: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def source_status(db: Database) -> dict[str, SourceStatus]:
+    """Per source: the active snapshot and its counts."""
     with db.connect() as conn:
-        for row in repo.active(conn):
-            out[row.source] = {
-                "snapshot": {
-                    "id": row.id,
-                    "version": row.version,
-                    "sha256": row.sha256,
-                    "loaded_at": row.loaded_at.isoformat(),
-                    "format": row.format,
-                },
-                "entities": row.entity_count,
-                "schemas": row.stats.get("schemas", {}),
-                "names": row.name_count,
-                "addresses": row.stats.get("addresses", {}),
-                "invalid_addresses": row.invalid_address_count,
-                "warnings": len(row.warnings),
-            }
-    return out
+        return {
+            row.source: SourceStatus(
+                snapshot=SnapshotInfo(
+                    id=row.id,
+                    version=row.version,
+                    sha256=row.sha256,
+                    loaded_at=row.loaded_at.isoformat(),
+                    format=row.format,
+                ),
+                entities=row.entity_count,
+                schemas=dict(row.stats.get("schemas", {})),
+                names=row.name_count,
+                addresses=dict(row.stats.get("addresses", {})),
+                invalid_addresses=row.invalid_address_count,
+                warnings=len(row.warnings),
+            )
+            for row in repo.active(conn)
+        }
+
+
+def status(db: Database) -> dict[str, dict[str, Any]]:
+    """Per source: the active snapshot and its counts (the ``lists status --json`` object)."""
+    return {source: info.to_dict() for source, info in source_status(db).items()}
 
 
 PARTY_SCHEMAS = frozenset(

@@ -61,6 +61,8 @@ def _s(name: str, over: str = "", iot: str = "", plain: str = "", **kw: object) 
 
 
 _YE = "е:ye ё:yo ю:yu я:ya"
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 RUSSIAN = (
     _s("bgn", iot=_YE, plain="е:e ё:e ю:yu я:ya"),
     _s("bgn-e", iot="е:e ё:e ю:yu я:ya", plain="е:e ё:e ю:yu я:ya"),
@@ -77,21 +79,28 @@ RUSSIAN = (
     _s("french", over="у:ou ж:j ч:tch ш:ch щ:chtch", iot="е:ie ё:io ю:iou я:ia",
        plain="е:e ё:io ю:iou я:ia", initial_e="e", yo_sibilant="o", short_i="i", final_i="i",
        end_iy="i", end_yy="y", double_s=True, gu=True, ine=True),
-)  # fmt: skip
+)
+# fmt: on
 _UA_IOT = "є:ye ї:yi ю:yu я:ya"
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 UKRAINIAN = (
     _s("ukrainian", over="г:h и:y", iot=_UA_IOT, plain="є:ie ї:i ю:iu я:ia", short_i="i",
        final_i="i", initial_i="y", end_iy="yi", end_yy="yi", initial_only=True),
     _s("ukrainian-popular", over="г:h и:y", iot=_UA_IOT, plain=_UA_IOT, end_iy="y", end_yy="y"),
     _s("ukrainian-g", over="и:y", iot=_UA_IOT, plain=_UA_IOT, end_iy="iy", end_yy="iy"),
-)  # fmt: skip
+)
+# fmt: on
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 BELARUSIAN = (
     _s("belarusian", over="г:h ў:u", iot="е:ye ё:yo ю:yu я:ya", plain="е:ie ё:io ю:iu я:ia",
        short_i="i", final_i="i", end_yy="y"),
     _s("belarusian-latin", over="г:h ў:u ж:z х:ch ц:c ч:c ш:s", iot="е:je ё:jo ю:ju я:ja",
        plain="е:ie ё:io ю:iu я:ia", short_i="j", final_i="j", end_yy="y"),
     _s("belarusian-w", over="г:h ў:w", iot=_YE, plain="е:e ё:yo ю:yu я:ya", end_yy="y"),
-)  # fmt: skip
+)
+# fmt: on
 
 
 def romanize(token: str, system: System) -> str:

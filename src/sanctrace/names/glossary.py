@@ -23,6 +23,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -32,8 +33,9 @@ _MAX_ALTERNATIVES = 3
 _PATH = Path(__file__).with_name("data") / "ja_org_glossary.yml"
 
 
-def _yaml_load(text: str) -> dict:
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+def _yaml_load(text: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    return data
 
 
 def _load() -> dict[str, tuple[str, ...]]:
@@ -73,17 +75,20 @@ def _segment(run: str) -> tuple[Word, ...]:
     best: list[tuple[int, int, int, str | None] | None] = [None] * (n + 1)
     best[0] = (0, 0, 0, None)  # (unknown chars, words, back pointer, word)
     for i in range(n):
-        if best[i] is None:
+        here = best[i]
+        if here is None:
             continue
-        unknown, count = best[i][0], best[i][1]
+        unknown, count = here[0], here[1]
         for j in range(i + 1, min(n, i + _MAX_LEN) + 1):
             piece = run[i:j]
             if piece in _WORDS:
-                cand = (unknown, count + 1, i, piece)
-                if best[j] is None or cand[:2] < best[j][:2]:
+                cand: tuple[int, int, int, str | None] = (unknown, count + 1, i, piece)
+                there = best[j]
+                if there is None or cand[:2] < there[:2]:
                     best[j] = cand
         cand = (unknown + 1, count + 1, i, None)
-        if best[i + 1] is None or cand[:2] < best[i + 1][:2]:
+        there = best[i + 1]
+        if there is None or cand[:2] < there[:2]:
             best[i + 1] = cand
     pieces: list[tuple[str, bool]] = []
     j = n

@@ -107,7 +107,9 @@ class NameIndex:
         if not arrays:
             return []
         ids = np.concatenate(arrays)
-        scores = np.bincount(ids, weights=np.concatenate(weights), minlength=len(self.names))
+        scores: np.ndarray = np.bincount(
+            ids, weights=np.concatenate(weights), minlength=len(self.names)
+        )
         # Long names share keys with everything: divide by (the root of) their own key weight
         # so a short name that covers the query fully still ranks.
         scores = scores / self._norm

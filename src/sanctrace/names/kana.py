@@ -12,14 +12,19 @@ from __future__ import annotations
 
 from sanctrace.names.scripts import Seg, best_paths, clean
 
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 _ROWS = {
     "": "アイウエオ", "k": "カキクケコ", "g": "ガギグゲゴ", "s": "サシスセソ", "z": "ザジズゼゾ",
     "t": "タチツテト", "d": "ダヂヅデド", "n": "ナニヌネノ", "h": "ハヒフヘホ", "b": "バビブベボ",
     "p": "パピプペポ", "m": "マミムメモ", "r": "ラリルレロ",
-}  # fmt: skip
+}
+# fmt: on
 KANA: dict[str, tuple[str, str]] = {
     ch: (cons, vowel) for cons, row in _ROWS.items() for ch, vowel in zip(row, "aiueo", strict=True)
 }
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 KANA.update(
     {
         "シ": ("sh", "i"), "チ": ("ch", "i"), "ツ": ("ts", "u"), "フ": ("f", "u"), "ジ": ("j", "i"),
@@ -28,16 +33,20 @@ KANA.update(
         "ヷ": ("v", "a"), "ヸ": ("v", "i"), "ヹ": ("v", "e"), "ヺ": ("v", "o"), "ヵ": ("k", "a"),
         "ヶ": ("k", "e"),
     }
-)  # fmt: skip
+)
+# fmt: on
 _SMALL_V = {"ァ": "a", "ィ": "i", "ゥ": "u", "ェ": "e", "ォ": "o"}
 _SMALL_Y = {"ャ": "a", "ュ": "u", "ョ": "o"}
 _I_ROW = "キギシジチヂニヒビピミリ"
 # Full-size kana that bank-style katakana writes in place of a small one, and after which kana.
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 _BANK_SMALL = {
     "ヤ": ("ャ", _I_ROW), "ユ": ("ュ", _I_ROW), "ヨ": ("ョ", _I_ROW),
     "ア": ("ァ", "ヴフツクグウ"), "イ": ("ィ", "ウヴフテデツスズクグ"),
     "エ": ("ェ", "ウヴフツシチジイクグ"), "オ": ("ォ", "ウヴフツクグ"),
-}  # fmt: skip
+}
+# fmt: on
 _GEMINABLE = set("カキクケコガギグゲゴサシスセソタチツテトパピプペポ")
 # (consonant, vowel) pairs whose vowel Japanese inserts after a foreign consonant.
 _EPENTHETIC = {(c, "u") for c in ("k", "g", "s", "z", "ts", "f", "b", "p", "m", "r", "v")}

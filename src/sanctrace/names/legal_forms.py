@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import yaml
 from rapidfuzz.distance import Levenshtein
@@ -74,19 +75,23 @@ _FUZZY_MIN_SIMILARITY = 0.9  # normalised Levenshtein similarity of the whole fo
 _DATA = Path(__file__).with_name("data")
 
 
-def _yaml_load(text: str) -> dict:
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+def _yaml_load(text: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    return data
+
+
+_Tok = tuple[str, int, int, int]  # a token as _tokens gives it
 
 
 class _Matcher:
     """Token trie plus CJK substring table over aliases with position rules."""
 
     def __init__(self) -> None:
-        self.trie: dict = {}  # token -> subtrie; "" -> (value, mode)
+        self.trie: dict[str, Any] = {}  # token -> subtrie (recursive); "" -> (value, mode)
         self.cjk: dict[str, dict[str, tuple[object, str]]] = {}  # first char -> alias -> hit
         self.cjk_lens: dict[str, list[int]] = {}  # first char -> alias lengths, longest first
         self.table: list[tuple[str, object, str]] = []
-        self.seen: dict[object, tuple[object, str]] = {}
+        self.seen: dict[str | tuple[str, ...], tuple[object, str]] = {}
         # long aliases for typo matching: (tokens, joined key, value, exact words needed)
         self.long: list[tuple[int, str, object, int]] = []
         self.anchors: dict[str, list[tuple[int, int]]] = {}  # word -> [(long index, position)]
@@ -94,17 +99,18 @@ class _Matcher:
     def add(self, alias: str, value: object, mode: str | None) -> None:
         """Register ``alias``; ``mode`` None picks ANY/EDGE (tokens) or ANY/NEAR (CJK)."""
         folded, _ = _normalise(alias.strip())
+        key: str | tuple[str, ...]
         if _CJK_CHAR.search(folded):
-            key: object = folded.replace(" ", "")
+            key = cjk = folded.replace(" ", "")
             if mode is None:
-                mode = ANY if len(key) >= 4 or key.startswith("(") else NEAR
+                mode = ANY if len(cjk) >= 4 or cjk.startswith("(") else NEAR
         else:
-            key = tuple(t[0] for t in _tokens(folded))
-            if not key:
+            key = words = tuple(t[0] for t in _tokens(folded))
+            if not words:
                 raise ValueError(f"alias {alias!r} has no letters")
-            letters = sum(len(k.replace(".", "")) for k in key)
+            letters = sum(len(k.replace(".", "")) for k in words)
             if mode is None:
-                mode = ANY if letters >= 4 and (len(key) == 1 or letters >= 5) else EDGE
+                mode = ANY if letters >= 4 and (len(words) == 1 or letters >= 5) else EDGE
         seen = self.seen.get(key)
         if seen is not None and seen != (value, mode):
             raise ValueError(f"{alias!r} clashes with {seen[0]} ({seen[1]})")
@@ -171,7 +177,9 @@ class _Matcher:
                 pending.remove(c)
         return sorted(accepted, key=lambda c: c[0])
 
-    def _fuzzy(self, toks: list, cands: list) -> list:
+    def _fuzzy(
+        self, toks: list[_Tok], cands: list[tuple[int, int, object, str]]
+    ) -> list[tuple[int, int, object, str]]:
         """Add long aliases spelled with typos ("ОБЩЕСТВО С ОГРАНИЧЕНОЙ ОТВЕТСТВЕННОСТЬЮ").
 
         An alias is tried only where two of its words (one, if it has one long word)
@@ -217,13 +225,17 @@ class _Matcher:
         return sorted(cands + found, key=lambda c: c[0]) if found else cands
 
 
-def _longest(trie: dict, toks: list, i: int) -> tuple[int, tuple[object, str]] | None:
+def _longest(
+    trie: dict[str, Any], toks: list[_Tok], i: int
+) -> tuple[int, tuple[object, str]] | None:
     """Longest alias in ``trie`` starting at token ``i``: (end token, (value, mode))."""
-    node, k, best = trie, i, None
+    node: dict[str, Any] = trie
+    k, best = i, None
     while k < len(toks):
-        node = node.get(toks[k][0])
-        if node is None:
+        child: dict[str, Any] | None = node.get(toks[k][0])
+        if child is None:
             break
+        node = child
         k += 1
         term = node.get("")
         if term is not None:
@@ -246,7 +258,7 @@ def _cjk_position_ok(text: str, i: int, j: int, mode: str) -> bool:
     )
 
 
-def _edge_ok(toks: list, consumed: list[bool], i: int, j: int, _: object, mode: str) -> bool:
+def _edge_ok(toks: list[_Tok], consumed: list[bool], i: int, j: int, _: object, mode: str) -> bool:
     """Whether tokens i..j sit at the start/end of their part once ``consumed`` is removed."""
     k = i - 1
     while k >= 0 and toks[k][3] == toks[i][3] and consumed[k]:
@@ -272,8 +284,12 @@ def _load_forms() -> tuple[_Matcher, dict[str, LegalForm]]:
         if form.code in forms:
             raise ValueError(f"duplicate legal form code {form.code!r}")
         forms[form.code] = form
-        for field, mode in (("aliases", None), ("edge_aliases", EDGE),
-                            ("prefix_aliases", PREFIX), ("suffix_aliases", SUFFIX)):  # fmt: skip
+        for field, mode in (
+            ("aliases", None),
+            ("edge_aliases", EDGE),
+            ("prefix_aliases", PREFIX),
+            ("suffix_aliases", SUFFIX),
+        ):
             for alias in entry.get(field) or ():
                 try:
                     matcher.add(str(alias), form, mode)
@@ -363,7 +379,9 @@ def find_legal_forms(text: str) -> tuple[str, list[LegalForm]]:
     if not text:
         return "", []
     folded, where = _normalise(text)
-    hits: list = _FORMS.find_cjk(folded) if _CJK_CHAR.search(folded) else []
+    hits: list[tuple[int, int, object]] = (
+        _FORMS.find_cjk(folded) if _CJK_CHAR.search(folded) else []
+    )
     rest = folded
     for a, b, _ in hits:  # blank CJK forms out: their neighbours stay apart, not at an edge
         rest = rest[:a] + " " * (b - a) + rest[b:]
@@ -376,7 +394,7 @@ def find_legal_forms(text: str) -> tuple[str, list[LegalForm]]:
         return _clean(text), []
     hits.sort(key=lambda h: h[0])
     name = _clean(_cut(text, [(a, b) for a, b, _ in hits], where))
-    return name, [h[2] for h in hits]
+    return name, [cast(LegalForm, h[2]) for h in hits]  # the matcher holds LegalForms
 
 
 def strip_honorifics(text: str) -> str:

@@ -44,8 +44,19 @@ def _build_fold() -> dict[int, str]:
             out = base if len(base) == 1 else low
             if out != ch:
                 table[cp] = out
-    for src, dst in {"ı": "i", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ø": "o", "Ø": "o",
-                     "ħ": "h", "ς": "σ", "ə": "e", "Ə": "e"}.items():  # fmt: skip
+    for src, dst in {
+        "ı": "i",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "ø": "o",
+        "Ø": "o",
+        "ħ": "h",
+        "ς": "σ",
+        "ə": "e",
+        "Ə": "e",
+    }.items():
         table[ord(src)] = dst
     return table
 
@@ -87,8 +98,16 @@ _HOMOGLYPHS = str.maketrans("aceopxykmtbh", "асеорхукмтвн")
 _LATIN_RE = re.compile("[a-z]")
 _CYRILLIC_RE = re.compile("[\u0400-\u04ff]")
 
-_SKEL_STEPS = (("shch", "sh"), ("shh", "sh"), ("sch", "sh"), ("ye", "e"), ("j", "i"),
-               ("y", "i"), ("ts", "c"), ("tc", "c"))  # fmt: skip
+_SKEL_STEPS = (
+    ("shch", "sh"),
+    ("shh", "sh"),
+    ("sch", "sh"),
+    ("ye", "e"),
+    ("j", "i"),
+    ("y", "i"),
+    ("ts", "c"),
+    ("tc", "c"),
+)
 _SKEL_END = re.compile(r"i+$")
 
 
@@ -135,7 +154,9 @@ def _tokens(folded: str) -> list[tuple[str, int, int, int]]:
 _GAP_RE = re.compile(r"[\s.]+")
 
 
-def _merge_letters(folded: str, toks: list[tuple[str, int, int, int]]) -> list:
+def _merge_letters(
+    folded: str, toks: list[tuple[str, int, int, int]]
+) -> list[tuple[str, int, int, int]]:
     """Spaced initialisms ("S A R L", "L. L. C.") become one dotted token ("s.a.r.l")."""
     out: list[tuple[str, int, int, int]] = []
     run: list[tuple[str, int, int, int]] = []

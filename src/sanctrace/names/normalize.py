@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from sanctrace.model import detect_script
 from sanctrace.names.legal_forms import LegalForm, find_legal_forms, strip_honorifics
@@ -51,7 +52,7 @@ class NormalizedName:
     legal_forms: tuple[LegalForm, ...] = ()
     script: str = "Latin"
     via: str = "name"  # name | reading | translation | syllables
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def latin(self) -> str:

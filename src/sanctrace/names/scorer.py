@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from sanctrace.countries import country_code
-from sanctrace.names.legal_forms import compatible
+from sanctrace.names.legal_forms import LegalForm, compatible
 from sanctrace.names.normalize import NameToken, NormalizedName
 
 # Named feature weights and limits: every one appears in explanations.
@@ -235,8 +236,8 @@ def evidence(
     query_birth: str | None,
     query_country: str | None,
     query_ids: Sequence[str],
-    query_forms: Sequence,
-    entity: dict,
+    query_forms: Sequence[LegalForm],
+    entity: dict[str, Any],
 ) -> tuple[float, float, list[str]]:
     """(additive adjustment, floor, phrases) from the secondary facts of a list entity."""
     delta, floor, notes = 0.0, 0.0, []

@@ -67,11 +67,9 @@ class Screener:
     def __init__(
         self,
         threshold: float = DEFAULT_THRESHOLD,
-        thresholds: dict[str, float] | None = None,
         candidates: int = 30,
     ) -> None:
         self.threshold = threshold
-        self.thresholds = dict(thresholds or {})
         self.limit = candidates
         self.entries: list[Entry] = []
         self.names: list[IndexedName] = []
@@ -109,8 +107,9 @@ class Screener:
             w = self._weights[token.raw] = effective_weight(token, self.index.token_weight(token))
         return w
 
-    def threshold_for(self, schema: str) -> float:
-        return self.thresholds.get(schema, self.threshold)
+    def threshold_for(self, schema: str | None) -> float:
+        """The score a match of ``schema`` needs when the caller sets no threshold."""
+        return self.threshold
 
     def screen(
         self,
@@ -126,9 +125,7 @@ class Screener:
         if isinstance(query, str):
             query = NameQuery(query)
         forms = self._query_forms(query)
-        floor = (
-            threshold if threshold is not None else min([self.threshold, *self.thresholds.values()])
-        )
+        floor = threshold if threshold is not None else self.threshold
         # Evidence can add at most this much; names further below the threshold are dropped
         # before their explanation is written.
         reach = floor - (0.0 if query.identifiers else EVIDENCE_HEADROOM)

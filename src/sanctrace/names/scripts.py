@@ -70,6 +70,8 @@ def strip_marks(text: str) -> str:
 
 # --- Greek (ELOT 743 / UN, with common looser spellings) -----------------------------------
 
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 _GR_ONE: dict[str, Seg] = {
     "α": [("a", 0)], "β": [("v", 0), ("b", 0.4)], "δ": [("d", 0), ("dh", 0.5)],
     "ε": [("e", 0)], "ζ": [("z", 0)], "η": [("i", 0), ("e", 0.5)], "θ": [("th", 0)],
@@ -78,13 +80,17 @@ _GR_ONE: dict[str, Seg] = {
     "σ": [("s", 0)], "ς": [("s", 0)], "τ": [("t", 0)], "υ": [("y", 0), ("i", 0.3)],
     "φ": [("f", 0), ("ph", 0.4)], "χ": [("ch", 0), ("kh", 0.3), ("h", 0.4)],
     "ψ": [("ps", 0)], "ω": [("o", 0)],
-}  # fmt: skip
+}
+# fmt: on
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 _GR_TWO: dict[str, Seg] = {
     "ου": [("ou", 0), ("u", 0.3)], "αι": [("ai", 0), ("e", 0.4)], "ει": [("ei", 0), ("i", 0.3)],
     "οι": [("oi", 0), ("i", 0.4)], "υι": [("yi", 0), ("i", 0.4)], "γγ": [("ng", 0), ("gg", 0.5)],
     "γξ": [("nx", 0), ("nks", 0.2)], "γχ": [("nch", 0), ("nkh", 0.3)],
     "τζ": [("tz", 0), ("dz", 0.3)], "τσ": [("ts", 0)],
-}  # fmt: skip
+}
+# fmt: on
 _GR_VOICELESS = set("θκξπστφχψ")
 _GR_FRONT = set("εέιηυ")
 
@@ -142,6 +148,8 @@ def greek_forms(token: str, k: int = 8) -> list[str]:
 
 # --- Arabic, Persian, Urdu ------------------------------------------------------------------
 
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 _AR_NAMES = {
     "محمد": "muhammad mohammed mohamed mohammad mohamad muhammed",
     "احمد": "ahmad ahmed", "محمود": "mahmoud mahmud", "علي": "ali", "حسن": "hasan hassan",
@@ -165,12 +173,18 @@ _AR_NAMES = {
     "لطيف": "latif lateef", "عزيز": "aziz", "رحيم": "rahim raheem", "قادر": "qadir kader",
     "مجيد": "majid majeed", "حكيم": "hakim hakeem", "غني": "ghani", "ستار": "sattar",
     "جبار": "jabbar", "رزاق": "razzaq razak", "واحد": "wahid", "حليم": "halim", "سلام": "salam",
-}  # fmt: skip
+}
+# fmt: on
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 _AR_KEY = str.maketrans(
     {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك", "ۀ": "ه",
      "ئ": "ي", "ـ": ""}
-)  # fmt: skip
+)
+# fmt: on
 _HARAKAT = re.compile("[\u064b-\u065f\u0670]")  # short vowels, shadda, sukun: rarely written
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 _AR_FIXED: dict[str, Seg] = {
     "ت": [("t", 0)], "ث": [("th", 0), ("s", 0.3)], "ج": [("j", 0), ("g", 0.3)],
     "ح": [("h", 0)], "خ": [("kh", 0), ("h", 0.4)], "د": [("d", 0)],
@@ -183,7 +197,8 @@ _AR_FIXED: dict[str, Seg] = {
     "ب": [("b", 0)], "ف": [("f", 0)],
     "ء": [("", 0)], "ؤ": [("", 0)], "ئ": [("", 0), ("y", 0.4)], "ة": [("a", 0), ("ah", 0.1), ("at", 0.4)],
     "ى": [("a", 0), ("i", 0.3)], "ے": [("e", 0), ("ai", 0.4)],
-}  # fmt: skip
+}
+# fmt: on
 _AR_CONS = set(_AR_FIXED) | set("بفوهعي")
 
 
@@ -251,6 +266,8 @@ def arabic_forms(token: str, k: int = 8) -> list[str]:
 
 # --- Hebrew ---------------------------------------------------------------------------------
 
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 _HE_NAMES = {
     "משה": "moshe moses", "דוד": "david dovid", "יוסף": "yosef joseph yossef", "אברהם": "avraham abraham",
     "יצחק": "yitzhak itzhak isaac", "יעקב": "yaakov yakov jacob", "שמואל": "shmuel samuel",
@@ -260,15 +277,19 @@ _HE_NAMES = {
     "מרים": "miriam", "אהרון": "aharon aaron", "אהרן": "aharon aaron", "מיכאל": "michael mikhael",
     "דניאל": "daniel", "יהודה": "yehuda judah", "אריה": "arie aryeh", "אבי": "avi", "בן": "ben",
     "יונתן": "yonatan jonathan", "גבריאל": "gavriel gabriel", "רפאל": "refael raphael",
-}  # fmt: skip
+}
+# fmt: on
 _HE_FINAL = str.maketrans("ךםןףץ", "כמנפצ")
 _HE_LOOKUP = {w.translate(_HE_FINAL): v for w, v in _HE_NAMES.items()}
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 _HE_FIXED: dict[str, Seg] = {
     "ג": [("g", 0)], "ד": [("d", 0)], "ז": [("z", 0)], "ח": [("ch", 0), ("kh", 0.1), ("h", 0.2)],
     "ט": [("t", 0)], "ל": [("l", 0)], "מ": [("m", 0)], "נ": [("n", 0)], "ס": [("s", 0)],
     "צ": [("ts", 0), ("tz", 0.1), ("z", 0.4)], "ק": [("k", 0)], "ר": [("r", 0)],
     "ש": [("sh", 0), ("s", 0.3)], "ת": [("t", 0), ("s", 0.5)],
-}  # fmt: skip
+}
+# fmt: on
 _HE_GERESH = {"ג": "j", "ז": "zh", "צ": "ch", "ת": "th"}
 
 
@@ -351,11 +372,14 @@ _L = "g kk n d tt r m b pp s ss - j jj ch k t p h".split()
 _V = "a ae ya yae eo e yeo ye o wa wae oe yo u wo we wi yu eu ui i".split()
 _T = "- k k k n n n t l k m l l l p l m p p t t ng t t k t p t".split()
 _V_MR = {4: "o", 6: "yo", 18: "u"}  # ŏ, yŏ, ŭ without breves
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 _V_ALT: dict[int, Seg] = {
     4: [("eo", 0), ("o", 0.3), ("u", 0.4)], 6: [("yeo", 0), ("yo", 0.3), ("yu", 0.45)],
     18: [("eu", 0), ("u", 0.25)], 13: [("u", 0), ("oo", 0.45)], 11: [("oe", 0), ("oi", 0.4)],
     19: [("ui", 0), ("eui", 0.5)],
-}  # fmt: skip
+}
+# fmt: on
 _SURNAMES = dict(
     pair.split(":")
     for pair in (

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 from sanctrace.model import char_script
@@ -40,10 +41,13 @@ MAX_FORMS = 8
 # Jong-un); a dash standing alone between spaces is dropped as a token without letters.
 _SPLIT = re.compile(r"[\s,;:/\\|・･·•‧∙⋅=゠()\[\]{}<>「」『』【】〈〉《》〔〕\"“”„«»!?.。、&+*#]+")
 _INNER_PUNCT = re.compile(r"['’‘`´ʼʻʹʺ\-‐‑‒–—―_]")
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 _LATIN_SPECIAL = str.maketrans(
     {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ı": "i", "ð": "d",
      "þ": "th", "ŋ": "ng", "ħ": "h", "ŧ": "t", "ſ": "s", "ĸ": "q", "ɨ": "i", "ə": "e"}
-)  # fmt: skip
+)
+# fmt: on
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
 
 
@@ -114,7 +118,7 @@ def _fallback_forms(text: str) -> list[str]:
     return [fallback(text)]
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[str], list[str]]] = {
     "Latin": _latin,
     "Cyrillic": cyrillic_forms,
     "Kana": kana_forms,
@@ -200,12 +204,15 @@ def latin_forms(text: str, limit: int = MAX_FORMS) -> list[str]:
 # --- skeleton ------------------------------------------------------------------------------
 
 # Spellings of one sound that transliteration systems disagree on, each to one key letter.
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
 _SKELETON_UNITS = {
     "schtsch": "s", "shtch": "s", "chtch": "s", "shch": "s", "szcz": "s", "tsch": "c",
     "sch": "s", "tch": "c", "dzh": "j", "sh": "s", "sz": "s", "ch": "c", "cz": "c", "ck": "k",
     "dj": "j", "zh": "j", "kh": "h", "gh": "g", "ph": "f", "th": "t", "dh": "d", "bh": "b",
     "qu": "k", "q": "k", "x": "ks", "w": "v", "l": "r", "tz": "ts", "j": "j",
-}  # fmt: skip
+}
+# fmt: on
 # One pass, longest spelling first; c, sc and gu depend on the next letter.
 _SKELETON_RE = re.compile(
     "|".join(

@@ -5,6 +5,10 @@ stays in the record's ``input_id`` (and ``Node.input_id``). In FtM input, a refe
 id that no KYB record defines is kept as written, so KYB data can point at a list entity.
 Each record carries ``origin`` (``file:line``) for messages; customers carry
 ``kyb_customer``. The CSV layout is documented in docs/network.md.
+
+Company objects (an API body: a company with shareholders to any depth, UBOs and directors)
+arrive as plain ``KybCompany`` records and are flattened here into the same FtM records, so
+a party without an id gets one rule (``party_id``) whichever way it came in.
 """
 
 from __future__ import annotations
@@ -13,13 +17,17 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sanctrace.countries import country_code
 from sanctrace.errors import SanctraceError
 from sanctrace.network.graph import COMPANY_SCHEMAS, Problem, is_iso_date
 from sanctrace.network.shares import ShareError, parse_share
+
+Record = dict[str, Any]  # an FtM entity as a dict (``id``, ``schema``, ``properties`` …)
 
 PREFIX = "kyb:"
 COLUMNS = (
@@ -96,20 +104,29 @@ class KybError(SanctraceError):
     """A KYB file that cannot be read at all."""
 
 
+def party_id(name: str, schema: str, country: str | None) -> str:
+    """The id of a party given without one: the same name, schema and country are one party.
+
+    Case, spacing and the way the country is written ("RU", "ru", "Russia") do not matter."""
+    code = country_code(country) or " ".join((country or "").split()).casefold()
+    key = "|".join((" ".join(name.split()).casefold(), schema, code))
+    return "party-" + hashlib.sha1(key.encode()).hexdigest()[:12]  # noqa: S324 (an id)
+
+
 def input_id_of(node_id: str) -> str:
     """The id the KYB input used for a graph node id."""
     return node_id[len(PREFIX) :] if node_id.startswith(PREFIX) else node_id
 
 
-def kyb_companies(records: list[dict]) -> list[str]:
+def kyb_companies(records: list[Record]) -> list[str]:
     """Ids of the companies the input is about (the customers), in input order."""
     return list(dict.fromkeys(str(r["id"]) for r in records if r.get("kyb_customer")))
 
 
-def read_kyb(paths: Iterable[Path | str]) -> tuple[list[dict], list[Problem]]:
+def read_kyb(paths: Iterable[Path | str]) -> tuple[list[Record], list[Problem]]:
     """FtM records and per-record problems from KYB files (FtM JSON lines or CSV)."""
-    ftm_files: list[tuple[str, list[tuple[int, dict]]]] = []
-    records: list[dict] = []
+    ftm_files: list[tuple[str, list[tuple[int, Record]]]] = []
+    records: list[Record] = []
     problems: list[Problem] = []
     for path in paths:
         path = Path(path)
@@ -134,7 +151,7 @@ def _read(path: Path) -> str:
 # -- FtM JSON lines --------------------------------------------------------------------------
 
 
-def _ftm_lines(name: str, text: str, problems: list[Problem]) -> list[tuple[int, dict]]:
+def _ftm_lines(name: str, text: str, problems: list[Problem]) -> list[tuple[int, Record]]:
     out = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -158,24 +175,24 @@ def _ftm_lines(name: str, text: str, problems: list[Problem]) -> list[tuple[int,
 
 
 def _ftm_records(
-    files: list[tuple[str, list[tuple[int, dict]]]], problems: list[Problem]
-) -> list[dict]:
+    files: list[tuple[str, list[tuple[int, Record]]]], problems: list[Problem]
+) -> list[Record]:
     items = [(f"{name}:{lineno}", data) for name, lines in files for lineno, data in lines]
     return records_from_ftm(items, problems)
 
 
 def records_from_ftm(
-    items: list[tuple[str, dict]],
+    items: list[tuple[str, Record]],
     problems: list[Problem],
     customers: Collection[str] | None = None,
-) -> list[dict]:
+) -> list[Record]:
     """KYB records from FtM dicts, each given with where it came from ("file:12", "request:3").
 
     Ids get the ``kyb:`` prefix, and so do references to ids the input defines (others may
     name list entities). Companies are customers unless ``customers`` names which are. Bad
     records go to ``problems``; the rest is kept."""
     defined = {str(d["id"]) for _, d in items}
-    out: list[dict] = []
+    out: list[Record] = []
     for where, data in items:
         raw = data.get("properties") or {}
         if not isinstance(raw, dict):
@@ -203,7 +220,26 @@ def records_from_ftm(
     return out
 
 
-def _bad_percentage(props: dict) -> ShareError | None:
+def records_from_dicts(
+    lines: Iterable[object], name: str = "request"
+) -> tuple[list[Record], list[Problem]]:
+    """KYB records from FtM dicts given in memory (an API body), as files are read.
+
+    Problems name ``<name>:<position>`` (1-based); every company is a customer."""
+    problems: list[Problem] = []
+    good: list[tuple[str, Record]] = []
+    for pos, data in enumerate(lines, start=1):
+        where = f"{name}:{pos}"
+        if not isinstance(data, dict) or not data.get("id") or not data.get("schema"):
+            problems.append(
+                Problem(where, "id", "not an FtM entity (id and schema needed); skipped")
+            )
+            continue
+        good.append((where, data))
+    return records_from_ftm(good, problems), problems
+
+
+def _bad_percentage(props: dict[str, list[Any]]) -> ShareError | None:
     for value in props.get("percentage", [])[:1]:
         try:
             parse_share(value)
@@ -212,7 +248,7 @@ def _bad_percentage(props: dict) -> ShareError | None:
     return None
 
 
-def _record(data: dict, props: dict, where: str) -> dict:
+def _record(data: Record, props: dict[str, list[Any]], where: str) -> Record:
     return {
         "id": PREFIX + str(data["id"]),
         "schema": str(data["schema"]),
@@ -256,7 +292,7 @@ class _Row:
         return code
 
 
-def _csv(name: str, text: str, problems: list[Problem]) -> list[dict]:
+def _csv(name: str, text: str, problems: list[Problem]) -> list[Record]:
     reader = csv.DictReader(io.StringIO(text))
     header = [(h or "").strip().lower() for h in reader.fieldnames or []]
     if "company_id" not in header:
@@ -273,8 +309,8 @@ def _csv(name: str, text: str, problems: list[Problem]) -> list[dict]:
             )
         )
     reader.fieldnames = header
-    nodes: dict[str, dict] = {}
-    links: list[dict] = []
+    nodes: dict[str, Record] = {}
+    links: list[Record] = []
     for raw in reader:
         row = _Row(f"{name}:{reader.line_num}", raw, problems)
         company = row.get("company_id")
@@ -306,7 +342,7 @@ def _csv(name: str, text: str, problems: list[Problem]) -> list[dict]:
     return [*nodes.values(), *links]
 
 
-def _party_link(row: _Row, cid: str, nodes: dict[str, dict]) -> dict | None:
+def _party_link(row: _Row, cid: str, nodes: dict[str, Record]) -> Record | None:
     ptype = row.get("party_type").casefold()
     schema = PARTY_TYPES.get(ptype)
     if schema is None:
@@ -315,11 +351,8 @@ def _party_link(row: _Row, cid: str, nodes: dict[str, dict]) -> dict | None:
             f"{ptype!r} is not person, company or organization; read as an unspecified entity",
         )
         schema = "LegalEntity"
-    party = row.get("party_id")
-    if not party:
-        # Same name, type and country: the same party (KYB files often omit ids for people).
-        key = "|".join((row.get("party_name").casefold(), schema, row.get("party_country")))
-        party = "party-" + hashlib.sha1(key.encode()).hexdigest()[:12]  # noqa: S324 (an id)
+    # KYB files often omit ids for people: same name, type and country, the same party.
+    party = row.get("party_id") or party_id(row.get("party_name"), schema, row.get("party_country"))
     pid = PREFIX + party
     _merge(
         nodes,
@@ -357,7 +390,7 @@ def _party_link(row: _Row, cid: str, nodes: dict[str, dict]) -> dict | None:
     role = row.get("role") or row.get("relation")
     if relation in ("ubo", "beneficial_owner"):
         role = "ubo" if not row.get("role") else f"ubo: {row.get('role')}"
-    props = {
+    props: dict[str, list[Any]] = {
         own_prop: [pid],
         co_prop: [cid],
         "role": [role],
@@ -378,17 +411,17 @@ def _party_link(row: _Row, cid: str, nodes: dict[str, dict]) -> dict | None:
     }
 
 
-def _clean(props: dict[str, list]) -> dict[str, list[str]]:
+def _clean(props: dict[str, list[Any]]) -> dict[str, list[str]]:
     return {k: [str(v) for v in vs if v] for k, vs in props.items() if any(vs)}
 
 
 def _merge(
-    nodes: dict[str, dict],
+    nodes: dict[str, Record],
     nid: str,
     schema: str,
     input_id: str,
     where: str,
-    props: dict[str, list],
+    props: dict[str, list[Any]],
     customer: bool = False,
 ) -> None:
     record = nodes.get(nid)
@@ -407,3 +440,159 @@ def _merge(
     for prop, values in _clean(props).items():
         bucket = record["properties"].setdefault(prop, [])
         bucket.extend(v for v in values if v not in bucket)
+
+
+# -- company objects -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KybParty:
+    """A shareholder, UBO or director; a shareholder may have its own shareholders.
+
+    ``type`` is a key of ``PARTY_TYPES``; ``share`` is a percentage as ``parse_share`` reads
+    it (shareholders only). Without ``id``, ``party_id`` names the party."""
+
+    name: str
+    type: str = "person"
+    id: str | None = None
+    country: str | None = None
+    birth_date: str | None = None
+    incorporation_date: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    share: str | float | None = None
+    role: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    shareholders: tuple[KybParty, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KybParty:
+        """A party from plain data (unknown keys are an error, as for the dataclass)."""
+        owners = tuple(cls.from_dict(d) for d in data.get("shareholders") or ())
+        return cls(**{**data, "shareholders": owners})
+
+    @property
+    def schema(self) -> str:
+        return PARTY_TYPES.get(self.type.casefold(), "LegalEntity")
+
+
+@dataclass(frozen=True)
+class KybCompany:
+    """A corporate customer as KYB holds it: shareholders (to any depth), UBOs, directors."""
+
+    id: str
+    name: str
+    country: str | None = None
+    incorporation_date: str | None = None
+    registration_number: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    shareholders: tuple[KybParty, ...] = ()
+    ubos: tuple[KybParty, ...] = ()
+    directors: tuple[KybParty, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KybCompany:
+        """A company from plain data (a validated API body's ``model_dump()``)."""
+        parties = {
+            key: tuple(KybParty.from_dict(d) for d in data.get(key) or ())
+            for key in ("shareholders", "ubos", "directors")
+        }
+        return cls(**{**data, **parties})
+
+
+def records_from_companies(
+    companies: Iterable[KybCompany], name: str = "request"
+) -> tuple[list[Record], list[Problem]]:
+    """KYB records from company objects; only these companies are customers.
+
+    Origins are ``<name>:<JSON path>`` (``request:companies[0].shareholders[1]``)."""
+    items = list(companies)
+    flat = _Flattener()
+    for i, company in enumerate(items):
+        flat.company(company, f"companies[{i}]")
+    problems: list[Problem] = []
+    pairs = [(f"{name}:{where}", record) for where, record in flat.items]
+    records = records_from_ftm(pairs, problems, customers={c.id for c in items})
+    return records, problems
+
+
+def _props(**values: str | float | None) -> dict[str, list[str]]:
+    return {k: [str(v)] for k, v in values.items() if v is not None and str(v).strip()}
+
+
+class _Flattener:
+    """Company objects to FtM entities, each with the JSON path that problems should name."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, Record]] = []
+        self.seen: set[str] = set()
+
+    def add(self, record: Record, where: str) -> None:
+        if record["id"] in self.seen:
+            return  # a party named twice (two companies share a director) is one party
+        self.seen.add(record["id"])
+        self.items.append((where, record))
+
+    def company(self, c: KybCompany, where: str) -> None:
+        props = _props(
+            name=c.name,
+            jurisdiction=c.country,
+            incorporationDate=c.incorporation_date,
+            registrationNumber=c.registration_number,
+            address=c.address,
+            phone=c.phone,
+            email=c.email,
+        )
+        self.add({"id": c.id, "schema": "Company", "properties": props}, where)
+        self.owners(c.id, c.shareholders, f"{where}.shareholders")
+        for i, p in enumerate(c.ubos):
+            at = f"{where}.ubos[{i}]"
+            role = f"ubo: {p.role}" if p.role else "ubo"
+            self.link("UnknownLink", ("subject", self.party(p, at)), ("object", c.id), p, role, at)
+        for i, p in enumerate(c.directors):
+            at = f"{where}.directors[{i}]"
+            pid = self.party(p, at)
+            role = p.role or "director"
+            self.link("Directorship", ("director", pid), ("organization", c.id), p, role, at)
+
+    def owners(self, asset: str, parties: Iterable[KybParty], where: str) -> None:
+        for i, p in enumerate(parties):
+            at = f"{where}[{i}]"
+            pid = self.party(p, at)
+            self.link("Ownership", ("owner", pid), ("asset", asset), p, p.role, at)
+            self.owners(pid, p.shareholders, f"{at}.shareholders")
+
+    def party(self, p: KybParty, where: str) -> str:
+        schema = p.schema
+        pid = p.id or party_id(p.name, schema, p.country)
+        country = "nationality" if schema == "Person" else "jurisdiction"
+        props = _props(
+            name=p.name,
+            birthDate=p.birth_date,
+            incorporationDate=p.incorporation_date,
+            address=p.address,
+            phone=p.phone,
+            email=p.email,
+        ) | _props(**{country: p.country})
+        self.add({"id": pid, "schema": schema, "properties": props}, where)
+        return pid
+
+    def link(
+        self,
+        schema: str,
+        holder: tuple[str, str],
+        held: tuple[str, str],
+        p: KybParty,
+        role: str | None,
+        where: str,
+    ) -> None:
+        """One relation record: ``holder`` and ``held`` are (FtM property, party id)."""
+        props = {holder[0]: [holder[1]], held[0]: [held[1]]}
+        props |= _props(role=role, startDate=p.start_date, endDate=p.end_date)
+        if p.share is not None and schema == "Ownership":
+            props |= _props(percentage=p.share)
+        self.add({"id": f"{where}:{schema.lower()}", "schema": schema, "properties": props}, where)

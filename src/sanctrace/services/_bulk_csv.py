@@ -7,7 +7,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from sanctrace.errors import SanctraceError
+from sanctrace.errors import BadRequest
 from sanctrace.fileio import write_atomic
 from sanctrace.model import Match, NameQuery
 
@@ -30,12 +30,12 @@ def read_queries(path: Path) -> list[NameQuery]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SanctraceError(f"{path}: cannot read ({exc})") from exc
+        raise BadRequest(f"{path}: cannot read ({exc})") from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
     for column in ("id", "name"):
         if column not in header:
-            raise SanctraceError(f"{path}:line 1: missing column '{column}'")
+            raise BadRequest(f"{path}:line 1: missing column '{column}'")
     queries = []
     seen: set[str] = set()
     for row in reader:
@@ -43,11 +43,11 @@ def read_queries(path: Path) -> list[NameQuery]:
         qid = (row.get("id") or "").strip()
         name = (row.get("name") or "").strip()
         if not qid:
-            raise SanctraceError(f"{path}:line {line}: empty id")
+            raise BadRequest(f"{path}:line {line}: empty id")
         if qid in seen:
-            raise SanctraceError(f"{path}:line {line}: duplicate id {qid!r}")
+            raise BadRequest(f"{path}:line {line}: duplicate id {qid!r}")
         if not name and not (row.get("name_kana") or "").strip():
-            raise SanctraceError(f"{path}:line {line}: empty name")
+            raise BadRequest(f"{path}:line {line}: empty name")
         seen.add(qid)
         kana = (row.get("name_kana") or "").strip() or None
         queries.append(

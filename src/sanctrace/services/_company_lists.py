@@ -17,12 +17,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sanctrace.errors import SanctraceError
+from sanctrace.errors import Unavailable
 from sanctrace.lists.snapshots import PARTY_SCHEMAS
 from sanctrace.model import Entity
 from sanctrace.names import Screener
-from sanctrace.network.graph import NODE_SCHEMAS, Holding, OwnershipGraph
+from sanctrace.network.graph import NODE_SCHEMAS, Control, Holding, OwnershipGraph
 from sanctrace.network.listing import designations_from_ftm, listed_from_ftm
 from sanctrace.network.signal_values import CONTACTS, split_values
 from sanctrace.store import Database
@@ -34,7 +35,7 @@ FTM_FORMATS = frozenset({"ftm_json"})
 SCREENED = PARTY_SCHEMAS | NODE_SCHEMAS
 
 
-class NoListsError(SanctraceError):
+class NoListsError(Unavailable):
     """No list snapshot is active: there is nothing to screen against."""
 
 
@@ -60,9 +61,9 @@ class ListSide:
         """Read every entity of the active snapshots once (parties, relations, sanctions)."""
         with db.connect() as conn:
             meta = {row.id: (row.source, row.format) for row in repo.active(conn)}
-            by_snapshot: dict[int, list[dict]] = defaultdict(list)
-            for snapshot_id, data in repo.active_entity_data(conn):
-                by_snapshot[snapshot_id].append(data)
+            by_snapshot: dict[int, list[dict[str, Any]]] = defaultdict(list)
+            for snapshot_id, entity in repo.active_entity_data(conn):
+                by_snapshot[snapshot_id].append(entity)
         side = cls({s: i for i, (s, _) in meta.items()})
         seen: set[str] = set()
         for snapshot_id, data in by_snapshot.items():
@@ -79,7 +80,9 @@ class ListSide:
                 side.contacts.setdefault(key, set()).add(node_id)
         return side
 
-    def _add_snapshot(self, snapshot_id: int, source: str, fmt: str, data: list[dict]) -> None:
+    def _add_snapshot(
+        self, snapshot_id: int, source: str, fmt: str, data: list[dict[str, Any]]
+    ) -> None:
         listed = listed_from_ftm(data) if fmt in FTM_FORMATS else {}
         marked = bool(listed) or any(
             d.get("schema") == "Sanction" or (d.get("properties") or {}).get("topics") for d in data
@@ -123,7 +126,9 @@ class ListSide:
             for ref in base.nodes[current].properties.get("addressEntity", []):
                 if ref in base.addresses:
                     graph.addresses.setdefault(ref, base.addresses[ref])
-            links = [(h.owner, h) for h in base.owners_of(current)]
+            links: list[tuple[str, Holding | Control]] = [
+                (h.owner, h) for h in base.owners_of(current)
+            ]
             links += [(c.controller, c) for c in base.controllers_of(current)]
             for party, link in links:
                 if party not in graph.nodes:
@@ -138,7 +143,7 @@ class ListSide:
 def contact_keys(graph: OwnershipGraph, node_id: str) -> set[tuple[str, str]]:
     """(signal code, normalised value) of a party's addresses, phones and e-mails."""
     node = graph.nodes[node_id]
-    keys = set()
+    keys: set[tuple[str, str]] = set()
     for code, (prop, norm) in CONTACTS.items():
         raw = (
             graph.node_addresses(node_id)

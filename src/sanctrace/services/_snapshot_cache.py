@@ -29,10 +29,11 @@ class SnapshotCache(Generic[T]):
         self.db = db
         self.build = build
         self.lock = threading.Lock()
-        self.key: tuple | None = None
+        self.key: tuple[tuple[str, int], ...] | None = None
         self.value: T | None = None
 
     def get(self) -> tuple[T, dict[str, int]]:
+        """The value for the active snapshots, and their ids."""
         snaps = active_snapshot_ids(self.db)
         key = tuple(sorted(snaps.items()))
         with self.lock:

@@ -1,8 +1,5 @@
 """Address screening: list hits, attribution tags, and the tags a cluster lends its addresses.
 
-``load_tags`` stores a tag file set (``chain.tagfiles.read_tag_files``) as one tag set in one
-transaction; the same files again create nothing.
-
 ``screen_address`` (one shot) and ``AddressScreener.screen`` (cached) answer, for an address
 canonicalised by ``chain.addresses.parse_any``:
 
@@ -17,6 +14,10 @@ canonicalised by ``chain.addresses.parse_any``:
   inherited) of category ``sanctioned`` or GraphSense abuse ``sanction``;
 * ``snapshots`` — {source: active snapshot id} the answer was computed against.
 
+The answer is an ``AddressAnswer``; ``to_dict()`` is the JSON of the CLI and the API. A string
+that no chain accepts as an address, and that no list or tag names as given, is a
+``BadRequest`` (a list or tag set may hold a malformed address: screening it finds it).
+
 The cached screener keeps list addresses, tags and cluster maps in memory; each call checks the
 active snapshots and tag sets (two small queries) and the cluster map's ``CURRENT.json``
 (a stat) and reloads what changed, so a warm answer costs about a millisecond.
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,76 +35,72 @@ import sqlalchemy as sa
 
 from sanctrace.chain.addresses import parse_any
 from sanctrace.chain.cluster import Hop
-from sanctrace.chain.tagfiles import TagFileSet, read_tag_files
-from sanctrace.chain.tags import (
-    SANCTIONED,
-    ClusterPath,
-    Tag,
-    TagError,
-    TagProblem,
-    fold,
-    tags_from_snapshot_rows,
-)
+from sanctrace.chain.tags import SANCTIONED, ClusterPath, Tag, fold, tags_from_snapshot_rows
 from sanctrace.chainstore.clusters import CURRENT, ClusterFiles, ClusterIndex, clusters_dir
 from sanctrace.chainstore.store import ChainStore
+from sanctrace.errors import BadRequest
 from sanctrace.lists.lookup import hit_dict, list_hits
 from sanctrace.model import CryptoAddress
 from sanctrace.store import Database
 from sanctrace.store import tags as repo
 
+__all__ = [
+    "AddressAnswer",
+    "AddressScreener",
+    "ClusterAnswer",
+    "ClusterMember",
+    "is_sanctioned",
+    "screen_address",
+    "tag_dict",
+    "tag_of",
+]
+
 SANCTION_ABUSE = frozenset({"sanction", "sanctions", "sanctioned"})
-_SHORT_FIELDS = ("chain", "category", "abuse")  # String(64) columns
 
 
-# --------------------------------------------------------------------------------- loading
+@dataclass(frozen=True)
+class ClusterMember:
+    """Another address of the cluster that is tagged or listed: how it joins the screened
+    address (``path``: hops ``{a, b, txid}``, a and b inputs of txid) and its tags."""
+
+    address: str
+    path: list[dict[str, str]]
+    tags: list[dict[str, Any]]
 
 
-@dataclass
-class TagLoad:
-    """What loading one tag file set did."""
+@dataclass(frozen=True)
+class ClusterAnswer:
+    """The screened address's cluster in the chain's cluster map."""
 
-    tag_set_id: int
-    name: str
-    kind: str
-    sha256: str
-    files: list[str]
-    created: bool
-    tags: int
-    invalid: int = 0
-    problems: list[TagProblem] = field(default_factory=list)
+    id: int
+    size: int
+    build: str
+    tagged: list[ClusterMember]
 
 
-def load_tags(
-    db: Database, paths: list[Path], fmt: str | None = None, name: str | None = None
-) -> TagLoad:
-    """Read and store a tag file set, all or nothing (same files twice: nothing new)."""
-    files: TagFileSet = read_tag_files(paths, fmt)
-    for tag in files.result.tags:
-        for fld in _SHORT_FIELDS:
-            value = getattr(tag, fld)
-            if value is not None and len(value) > 64:
-                raise TagError(f"{tag.origin}: field {fld}: longer than 64 characters")
-    problems = files.result.problems
-    invalid = sum(1 for t in files.result.tags if t.valid is False)
-    names = [str(p) for p in files.files]
-    set_name = name or ", ".join(Path(p).name for p in paths)[:255]
-    for attempt in (1, 2):
-        try:
-            with db.begin() as conn:
-                existing = repo.find_tag_set(conn, files.sha256)
-                if existing is not None:
-                    return TagLoad(existing.id, existing.name, existing.kind, files.sha256,
-                                   names, False, existing.tag_count, invalid, problems)  # fmt: skip
-                set_id = repo.create_tag_set(
-                    conn, set_name, files.kind, files.sha256, names, [str(p) for p in problems]
-                )
-                count = repo.insert_tags(conn, set_id, files.result.tags)
-            break
-        except sa.exc.IntegrityError:
-            if attempt == 2:  # not a concurrent load of the same files
-                raise
-    return TagLoad(set_id, set_name, files.kind, files.sha256, names, True, count, invalid,
-                   problems)  # fmt: skip
+@dataclass(frozen=True)
+class AddressAnswer:
+    """What is known of one address: list hits (``lists.lookup.hit_dict`` shape), own tags
+    (``tag_dict`` shape with a ``reason``), its cluster, and the snapshots consulted."""
+
+    address: str
+    chain: str | None
+    valid: bool
+    reason: str | None
+    sanctioned: bool
+    hits: list[dict[str, Any]]
+    tags: list[dict[str, Any]]
+    cluster: ClusterAnswer | None
+    snapshots: dict[str, int]
+
+    @property
+    def hit(self) -> bool:
+        """True when anything found is sanctioned."""
+        return self.sanctioned
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON answer of the CLI (``--json``) and the API."""
+        return asdict(self)
 
 
 # ------------------------------------------------------------------------------ answers
@@ -114,8 +111,17 @@ def is_sanctioned(tag: dict) -> bool:
 
 
 def tag_of(d: dict) -> Tag:
-    return Tag(d["address"], d["chain"], d["label"], d["category"], d["actor"], d["source"],
-               d["confidence"], d["jurisdiction"], abuse=d.get("abuse"))  # fmt: skip
+    return Tag(
+        d["address"],
+        d["chain"],
+        d["label"],
+        d["category"],
+        d["actor"],
+        d["source"],
+        d["confidence"],
+        d["jurisdiction"],
+        abuse=d.get("abuse"),
+    )
 
 
 def tag_dict(row: Any) -> dict:
@@ -268,7 +274,9 @@ def _lookup_keys(
     return canonical, parsed.chain if parsed.valid else None, parsed.valid, parsed.reason, keys
 
 
-def _screen(view: _Live | _Memory, address: str, parsed: CryptoAddress | None = None) -> dict:
+def _screen(
+    view: _Live | _Memory, address: str, parsed: CryptoAddress | None = None
+) -> AddressAnswer:
     canonical, chain, valid, reason, keys = _lookup_keys(address, parsed)
     hits = view.hits(keys) if keys else []
     own = ClusterPath(canonical, None, canonical)
@@ -276,11 +284,12 @@ def _screen(view: _Live | _Memory, address: str, parsed: CryptoAddress | None = 
     cluster = None
     cmap = view.cluster_map(chain) if chain else None
     place = cmap.locate(canonical) if cmap is not None else None
-    if cmap is not None and place is not None:
+    if chain is not None and cmap is not None and place is not None:
         cluster_id, size = place
         others = []
         if size > 1:
-            others = [a for a in view.tagged_in(chain, cmap, cluster_id) if a != canonical]
+            tagged_in = view.tagged_in(chain, cmap, cluster_id)  # type: ignore[arg-type]
+            others = [a for a in tagged_in if a != canonical]
         paths = cmap.paths(cluster_id, canonical, others) if others else {}
         hits_of, tags_of = view.hits_of(others), view.tags_of(others)
         tagged = []
@@ -291,29 +300,34 @@ def _screen(view: _Live | _Memory, address: str, parsed: CryptoAddress | None = 
             route = ClusterPath(canonical, cluster_id, other, tuple(hops))
             found = [_listed_tag(h) for h in hits_of.get(other, ())] + tags_of.get(other, [])
             tagged.append(
-                {
-                    "address": other,
-                    "path": [_hop(h) for h in hops],
-                    "tags": [{**t, "reason": _reason(route, t)} for t in found],
-                }
+                ClusterMember(
+                    address=other,
+                    path=[_hop(h) for h in hops],
+                    tags=[{**t, "reason": _reason(route, t)} for t in found],
+                )
             )
-        cluster = {"id": cluster_id, "size": size, "build": cmap.build, "tagged": tagged}
-    inherited = [t for entry in (cluster or {}).get("tagged", []) for t in entry["tags"]]
+        cluster = ClusterAnswer(id=cluster_id, size=size, build=cmap.build, tagged=tagged)
+    inherited = [t for entry in (cluster.tagged if cluster else []) for t in entry.tags]
+    if not valid and not hits and not tags:
+        raise BadRequest(
+            f"{address.strip() or repr(address)}: not a valid address for any supported chain"
+            f" ({reason or 'unrecognised'})"
+        )
     sanctioned = bool(hits) or any(is_sanctioned(t) for t in tags + inherited)
-    return {
-        "address": canonical,
-        "chain": chain,
-        "valid": valid,
-        "reason": reason,
-        "sanctioned": sanctioned,
-        "hits": hits,
-        "tags": tags,
-        "cluster": cluster,
-        "snapshots": view.snapshots(),
-    }
+    return AddressAnswer(
+        address=canonical,
+        chain=chain,
+        valid=valid,
+        reason=reason,
+        sanctioned=sanctioned,
+        hits=hits,
+        tags=tags,
+        cluster=cluster,
+        snapshots=view.snapshots(),
+    )
 
 
-def screen_address(db: Database, address: str, store: ChainStore) -> dict:
+def screen_address(db: Database, address: str, store: ChainStore) -> AddressAnswer:
     """Screen one address with one-shot lookups (see the module docstring for the answer)."""
     root = store.root
     with db.connect() as conn:
@@ -360,53 +374,10 @@ class AddressScreener:
             memory.maps[chain] = ClusterIndex(files) if files is not None else None
             self._stats[chain] = stat
 
-    def screen(self, address: str) -> dict:
+    def screen(self, address: str) -> AddressAnswer:
+        """Screen one address from memory (see the module docstring for the answer)."""
         memory = self._current()
         parsed = parse_any(address)
         if parsed.valid and parsed.chain:
             self._refresh_map(memory, parsed.chain)
         return _screen(memory, address, parsed)
-
-
-# ------------------------------------------------------------------------- presentation
-
-
-def finding_lines(result: dict) -> list[tuple[bool, str]]:
-    """(sanctioned, text) per finding of a screening answer, for people to read."""
-    lines: list[tuple[bool, str]] = []
-    for hit in result["hits"]:
-        lines.append(
-            (
-                True,
-                f"listed: {hit['address']} ({hit['asset']}) → {hit['caption']} "
-                f"[{hit['entity_id']}] in {hit['source']} snapshot {hit['snapshot_id']}",
-            )
-        )
-    for tag in result["tags"]:
-        lines.append((is_sanctioned(tag), f"tag: {tag['reason']} ({tag['origin']})"))
-    cluster = result["cluster"]
-    if cluster:
-        for entry in cluster["tagged"]:
-            for tag in entry["tags"]:
-                lines.append((is_sanctioned(tag), f"cluster: {tag['reason']}"))
-    return lines
-
-
-def summary_line(result: dict) -> str:
-    """One line on what was looked at."""
-    chain = result["chain"] or "unknown chain"
-    parts = [f"{result['address']} ({chain})"]
-    if not result["hits"]:
-        parts.append("no list hit")
-    if not result["tags"]:
-        parts.append("no tag")
-    cluster = result["cluster"]
-    if cluster is None:
-        parts.append("no cluster map entry")
-    else:
-        parts.append(
-            f"cluster {cluster['id']} of {cluster['size']} addresses, "
-            f"{len(cluster['tagged'])} tagged"
-        )
-    verdict = "SANCTIONED" if result["sanctioned"] else "not sanctioned"
-    return f"{parts[0]}: {', '.join(parts[1:])}; {verdict}"

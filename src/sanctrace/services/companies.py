@@ -15,64 +15,212 @@ shareholders, UBOs and directors) is screened by name:
   100% of the KYB company ("same entity"), so ownership chains that continue on the list side
   are followed.
 
-Which list parties count as listed, and the cached list side, are in ``company_lists``. Then
+Which list parties count as listed, and the cached list side, are in ``_company_lists``. Then
 ``network.rule.assess`` gives the verdicts and ``network.signals.shell_signals`` the
 shell-company indicators. See docs/companies.md.
+
+``CompanyService.check`` takes a ``CompanyRequest`` (KYB files, FtM records or company
+objects) and answers a ``CompanyCheck``; ``to_dict`` is the JSON of the API and the CLI.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
+from sanctrace.errors import BadRequest
 from sanctrace.model import Match, NameQuery
 from sanctrace.names import Screener
 from sanctrace.names.screener import ID_PROPERTIES
-from sanctrace.network.graph import Holding, Node, OwnershipGraph, Problem
+from sanctrace.network.graph import Holding, Node, OwnershipGraph, Problem, is_iso_date
 from sanctrace.network.kyb import (
     PREFIX,
+    KybCompany,
+    KybParty,
+    Record,
     input_id_of,
     kyb_companies,
     read_kyb,
-    records_from_ftm,
+    records_from_companies,
+    records_from_dicts,
 )
-from sanctrace.network.rule import assess
+from sanctrace.network.rule import Assessment, Verdict, assess
 from sanctrace.network.shares import parse_share
-from sanctrace.network.signals import shell_signals
+from sanctrace.network.signals import Signal, shell_signals
 from sanctrace.services._company_lists import ListSide, NoListsError, contact_keys
 from sanctrace.services._snapshot_cache import SnapshotCache
 from sanctrace.store import Database
+
+__all__ = [
+    "POSSIBLE_FLOOR",
+    "BlockedShare",
+    "CompanyCheck",
+    "CompanyRequest",
+    "CompanyResult",
+    "CompanyService",
+    "KybCompany",
+    "KybParty",
+    "ListSide",
+    "NoListsError",
+    "check_companies",
+    "summary",
+]
 
 POSSIBLE_FLOOR = 0.6  # weaker matches down to this score make a party possibly listed
 MAX_NAMES = 8  # names of one KYB party screened (first ones: the primary name comes first)
 MATCHES_PER_NAME = 5
 SAME_AS = "same entity as list record"
+NAMED_PROBLEMS = 3  # problems quoted in the one-line "no company could be read" message
 
 
-# ----------------------------------------------------------------------------- results
+# ----------------------------------------------------------------------------- request
+
+
+@dataclass(frozen=True)
+class CompanyRequest:
+    """What to check: exactly one of KYB files, FtM records or company objects.
+
+    ``as_of`` (ISO date, default today) selects the holdings and links in force."""
+
+    paths: tuple[Path, ...] = ()
+    records: tuple[Mapping[str, Any], ...] = ()
+    companies: tuple[KybCompany, ...] = ()
+    as_of: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [bool(self.paths), bool(self.records), bool(self.companies)]
+        if sum(given) != 1:
+            raise BadRequest("give exactly one of KYB files, FtM records or company objects")
+        if self.as_of is not None and not is_iso_date(self.as_of):
+            raise BadRequest(f"as_of: {self.as_of!r} is not an ISO date (YYYY-MM-DD)")
+
+    @classmethod
+    def files(cls, paths: Iterable[Path | str], as_of: str | None = None) -> CompanyRequest:
+        """KYB files: FtM JSON lines or CSV, in any mix."""
+        return cls(paths=tuple(Path(p) for p in paths), as_of=as_of)
+
+    @property
+    def source(self) -> str:
+        """What messages name as the input: the files, or ``request``."""
+        return ", ".join(str(p) for p in self.paths) if self.paths else "request"
+
+    def read(self) -> tuple[list[Record], list[Problem]]:
+        """The KYB records and the problems of single records."""
+        if self.paths:
+            return read_kyb(self.paths)
+        if self.companies:
+            return records_from_companies(self.companies)
+        return records_from_dicts(self.records)
+
+
+# ----------------------------------------------------------------------------- answer
+
+
+@dataclass(frozen=True)
+class BlockedShare:
+    """The share held by blocked owners, lower and upper bound in percent."""
+
+    low: float
+    high: float
+
+
+@dataclass
+class CompanyResult:
+    """The verdict on one customer company and what explains it (docs/companies.md).
+
+    ``paths``, ``control_paths``, ``signals`` and ``matches`` are JSON objects, ids as the
+    input wrote them."""
+
+    entity_id: str
+    name: str
+    verdict: Verdict
+    controlled: bool
+    paths: list[dict[str, Any]]
+    signals: list[dict[str, Any]]
+    eu_verdict: Verdict
+    listed: bool
+    blocked_share: BlockedShare
+    control_paths: list[dict[str, Any]]
+    matches: list[dict[str, Any]]
+    snapshots: dict[str, int]
+
+    @property
+    def hit(self) -> bool:
+        """Blocked or possibly blocked."""
+        return self.verdict != "not_blocked"
+
+    @property
+    def flagged(self) -> bool:
+        """Needs attention: blocked, possibly blocked or controlled."""
+        return self.hit or self.controlled
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entity_id": self.entity_id,
+            "name": self.name,
+            "verdict": self.verdict,
+            "controlled": self.controlled,
+            "paths": self.paths,
+            "signals": self.signals,
+            "eu_verdict": self.eu_verdict,
+            "listed": self.listed,
+            "blocked_share": {"low": self.blocked_share.low, "high": self.blocked_share.high},
+            "control_paths": self.control_paths,
+            "matches": self.matches,
+            "snapshots": dict(self.snapshots),
+        }
 
 
 @dataclass
 class CompanyCheck:
     """One check: a result per company of the input, the input's problems, the lists used."""
 
-    results: list[dict]
+    results: list[CompanyResult]
     problems: list[Problem] = field(default_factory=list)
     snapshots: dict[str, int] = field(default_factory=dict)
 
     @property
-    def flagged(self) -> list[dict]:
-        """Results that need attention: blocked, possibly blocked or controlled."""
-        return [r for r in self.results if r["verdict"] != "not_blocked" or r["controlled"]]
+    def hit(self) -> bool:
+        """Some company is blocked or possibly blocked."""
+        return any(r.hit for r in self.results)
 
-    def to_dict(self) -> dict:
+    @property
+    def flagged(self) -> list[CompanyResult]:
+        """Results that need attention: blocked, possibly blocked or controlled."""
+        return [r for r in self.results if r.flagged]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{results, problems, snapshots}``: the answer of ``POST /v1/screen/company``."""
         return {
-            "results": self.results,
+            "results": [r.to_dict() for r in self.results],
             "problems": [p.to_dict() | {"text": str(p)} for p in self.problems],
             "snapshots": self.snapshots,
         }
+
+
+def summary(result: CompanyResult) -> str:
+    """One line that says why a company got its verdict (CLI table, demo report)."""
+    reasons = [
+        f"{'matches' if p['effect'] == 'listed' else 'may match'} {p['entity_name']} "
+        f"[{p['entity_id']}] ({p['score']:.2f})"
+        for p in result.paths
+        if p["kind"] == "match"
+    ]
+    low, high = result.blocked_share.low, result.blocked_share.high
+    if result.hit and any(p["kind"] == "ownership" for p in result.paths):
+        held = f"{low:g}%" if low == high else f"{low:g}–{high:g}%"
+        reasons.append(f"{held} held by blocked owners")
+    if result.controlled:
+        reasons.append("controlled by a blocked party")
+    if result.signals:
+        reasons.append("signals: " + ", ".join(s["code"] for s in result.signals))
+    return "; ".join(reasons) or "-"
+
+
+# ----------------------------------------------------------------------------- the check
 
 
 @dataclass
@@ -90,11 +238,19 @@ def screen_party(
 ) -> list[tuple[Match, float]]:
     """Matches of a KYB party (every name, best per entity) at or above ``floor``, best first,
     each with the threshold that applies to it."""
-    birth = (node.properties.get("birthDate") or [None])[0]
+    births = node.properties.get("birthDate")
+    birth = births[0] if births else None
     ids = tuple(v for p in ID_PROPERTIES for v in node.properties.get(p, []))
     best: dict[str, Match] = {}
     for name in node.names[:MAX_NAMES]:
-        query = NameQuery(name, node.schema, birth, node.country, None, ids, node.id)
+        query = NameQuery(
+            name=name,
+            schema=node.schema,
+            birth_date=birth,
+            country=node.country,
+            identifiers=ids,
+            id=node.id,
+        )
         for m in screener.screen(query, top=MATCHES_PER_NAME, threshold=floor):
             if m.entity_id not in best or m.score > best[m.entity_id].score:
                 best[m.entity_id] = m
@@ -104,7 +260,7 @@ def screen_party(
 
 def check_records(
     side: ListSide,
-    records: list[dict],
+    records: list[Record],
     problems: Iterable[Problem] = (),
     possible_floor: float = POSSIBLE_FLOOR,
     as_of: str | None = None,
@@ -204,7 +360,7 @@ def _public(graph: OwnershipGraph, node_id: str) -> str:
     return node.input_id if node is not None and node.input_id is not None else node_id
 
 
-def _public_path(graph: OwnershipGraph, path: dict) -> dict:
+def _public_path(graph: OwnershipGraph, path: dict[str, Any]) -> dict[str, Any]:
     steps = [
         {
             **s,
@@ -217,8 +373,13 @@ def _public_path(graph: OwnershipGraph, path: dict) -> dict:
     return {**path, "steps": steps} if "steps" in path else dict(path)
 
 
-def _match_dict(graph: OwnershipGraph, nm: _NodeMatch, role: str) -> dict:
-    head = {"kind": "match", "node": _public(graph, nm.node), "role": role, "effect": nm.effect}
+def _match_dict(graph: OwnershipGraph, nm: _NodeMatch, role: str) -> dict[str, Any]:
+    head: dict[str, Any] = {
+        "kind": "match",
+        "node": _public(graph, nm.node),
+        "role": role,
+        "effect": nm.effect,
+    }
     head["node_name"] = graph.nodes[nm.node].name
     return head | asdict(nm.match) | {"threshold": nm.threshold}
 
@@ -240,11 +401,11 @@ def _upstream(graph: OwnershipGraph, node_id: str) -> dict[str, str]:
 
 def _result(
     graph: OwnershipGraph,
-    a,  # noqa: ANN001 - network.rule.Assessment
+    a: Assessment,
     found: dict[str, list[_NodeMatch]],
-    signals: list,
+    signals: list[Signal],
     snapshots: dict[str, int],
-) -> dict:
+) -> CompanyResult:
     roles = _upstream(graph, a.entity_id)
     matches = [
         _match_dict(graph, nm, roles[party])
@@ -259,44 +420,23 @@ def _result(
         if m["effect"] in ("listed", "possibly_listed")
     ]
     paths += [_public_path(graph, p) for p in a.paths if p.get("kind") != "listed"]
-    return {
-        "entity_id": _public(graph, a.entity_id),
-        "name": a.name,
-        "verdict": a.verdict,
-        "controlled": a.controlled,
-        "paths": paths,
-        "signals": [_public_ids(graph, s.to_dict()) for s in signals],
-        "eu_verdict": a.eu_verdict,
-        "listed": a.listed,
-        "blocked_share": {"low": round(a.blocked_low, 6), "high": round(a.blocked_high, 6)},
-        "control_paths": [_public_path(graph, p) for p in a.control_paths],
-        "matches": matches,
-        "snapshots": dict(snapshots),
-    }
+    return CompanyResult(
+        entity_id=_public(graph, a.entity_id),
+        name=a.name,
+        verdict=a.verdict,
+        controlled=a.controlled,
+        paths=paths,
+        signals=[_public_ids(graph, s.to_dict()) for s in signals],
+        eu_verdict=a.eu_verdict,
+        listed=a.listed,
+        blocked_share=BlockedShare(round(a.blocked_low, 6), round(a.blocked_high, 6)),
+        control_paths=[_public_path(graph, p) for p in a.control_paths],
+        matches=matches,
+        snapshots=dict(snapshots),
+    )
 
 
-def summary(result: dict) -> str:
-    """One line that says why a company got its verdict (CLI table, demo report)."""
-    reasons = [
-        f"{'matches' if p['effect'] == 'listed' else 'may match'} {p['entity_name']} "
-        f"[{p['entity_id']}] ({p['score']:.2f})"
-        for p in result["paths"]
-        if p["kind"] == "match"
-    ]
-    low, high = result["blocked_share"]["low"], result["blocked_share"]["high"]
-    if result["verdict"] != "not_blocked" and any(
-        p["kind"] == "ownership" for p in result["paths"]
-    ):
-        held = f"{low:g}%" if low == high else f"{low:g}–{high:g}%"
-        reasons.append(f"{held} held by blocked owners")
-    if result["controlled"]:
-        reasons.append("controlled by a blocked party")
-    if result["signals"]:
-        reasons.append("signals: " + ", ".join(s["code"] for s in result["signals"]))
-    return "; ".join(reasons) or "-"
-
-
-def _public_ids(graph: OwnershipGraph, value: object) -> object:
+def _public_ids(graph: OwnershipGraph, value: Any) -> Any:
     """``value`` (signal evidence) with KYB graph ids replaced by the ids the input used."""
     if isinstance(value, dict):
         return {k: _public_ids(graph, v) for k, v in value.items()}
@@ -307,7 +447,41 @@ def _public_ids(graph: OwnershipGraph, value: object) -> object:
     return value
 
 
-# ----------------------------------------------------------------------------- entry points
+# ----------------------------------------------------------------------------- the service
+
+
+class CompanyService:
+    """Checks corporate customers; the list side is cached per set of active snapshots."""
+
+    def __init__(self, db: Database, possible_floor: float = POSSIBLE_FLOOR) -> None:
+        self.db = db
+        self.possible_floor = possible_floor
+        self.cache: SnapshotCache[ListSide] = SnapshotCache(db, ListSide.build)
+
+    def check(self, request: CompanyRequest) -> CompanyCheck:
+        """Verdicts for the customer companies of the request.
+
+        Raises ``KybError`` (a file cannot be read), ``NoListsError`` (no list loaded) and
+        ``BadRequest`` (no company could be read, the problems named)."""
+        records, problems = request.read()
+        side, _ = self.cache.get()
+        if not side.snapshots:
+            raise NoListsError(
+                "no sanctions lists loaded; load some with: sanctrace lists load PATH"
+            )
+        check = check_records(side, records, problems, self.possible_floor, request.as_of)
+        if not check.results:
+            raise BadRequest(_nothing_read(request.source, check.problems))
+        return check
+
+
+def _nothing_read(source: str, problems: Sequence[Problem]) -> str:
+    """The one-line message when no company could be read, naming the first problems."""
+    if not problems:
+        return f"{source}: no company could be read"
+    named = "; ".join(str(p) for p in problems[:NAMED_PROBLEMS])
+    more = f"; … {len(problems) - NAMED_PROBLEMS} more" if len(problems) > NAMED_PROBLEMS else ""
+    return f"{source}: no company could be read ({len(problems)} problems: {named}{more})"
 
 
 def check_companies(
@@ -316,66 +490,5 @@ def check_companies(
     possible_floor: float = POSSIBLE_FLOOR,
     as_of: str | None = None,
 ) -> CompanyCheck:
-    """Check the companies of KYB files (FtM JSON lines or CSV) against the active lists.
-
-    ``as_of`` (ISO date, default today) selects the holdings and links in force.
-    """
-    records, problems = read_kyb(paths)
-    side = ListSide.build(db)
-    if not side.snapshots:
-        raise NoListsError("no sanctions lists loaded; load some with: sanctrace lists load PATH")
-    return check_records(side, records, problems, possible_floor, as_of)
-
-
-def kyb_from_ftm(
-    lines: Iterable[dict],
-    name: str = "request",
-    origins: list[str] | None = None,
-    customers: set[str] | None = None,
-) -> tuple[list[dict], list[Problem]]:
-    """KYB records from FtM dicts given in memory (an API body), as ``network.kyb`` reads files.
-
-    Ids get the ``kyb:`` prefix unless a reference points outside the input (at a list entity).
-    Problems name ``<name>:<position>`` (1-based), or ``<name>:<origins[i]>`` when given.
-    The customers are the companies named in ``customers`` (default: every company).
-    """
-    items = list(lines)
-    problems: list[Problem] = []
-    good: list[tuple[str, dict]] = []
-    for pos, data in enumerate(items, start=1):
-        where = f"{name}:{origins[pos - 1] if origins else pos}"
-        if not isinstance(data, dict) or not data.get("id") or not data.get("schema"):
-            problems.append(
-                Problem(where, "id", "not an FtM entity (id and schema needed); skipped")
-            )
-            continue
-        good.append((where, data))
-    records = records_from_ftm(good, problems, customers)
-    return records, problems
-
-
-class CompanyScreener:
-    """Checks companies for the API; the list side is cached per set of active snapshots."""
-
-    def __init__(self, db: Database, possible_floor: float = POSSIBLE_FLOOR) -> None:
-        self.db = db
-        self.possible_floor = possible_floor
-        self.cache: SnapshotCache[ListSide] = SnapshotCache(db, ListSide.build)
-
-    def run(
-        self,
-        lines: list[dict],
-        name: str = "request",
-        origins: list[str] | None = None,
-        customers: set[str] | None = None,
-    ) -> CompanyCheck:
-        """Check FtM dicts given in memory; arguments as for ``kyb_from_ftm``."""
-        side, _ = self.cache.get()
-        if not side.snapshots:
-            raise NoListsError("no sanctions lists loaded; load some with: sanctrace lists load")
-        records, problems = kyb_from_ftm(lines, name, origins, customers)
-        return check_records(side, records, problems, self.possible_floor)
-
-    def check(self, records: list[dict]) -> list[dict]:
-        """One result per company of ``records`` (FtM dicts); ``run`` also gives problems."""
-        return self.run(records).results
+    """Check the companies of KYB files (FtM JSON lines or CSV) against the active lists."""
+    return CompanyService(db, possible_floor).check(CompanyRequest.files(paths, as_of))

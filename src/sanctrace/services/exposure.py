@@ -16,39 +16,58 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sanctrace.chain.addresses import parse_any
-from sanctrace.chain.exposure import DEFAULT_HOPS, MAX_HOPS, ExposureEngine
+from sanctrace.chain.addresses import EVM_CHAINS, parse_any
+from sanctrace.chain.exposure import Direction, Exposure, ExposureEngine
+from sanctrace.chain.exposure_account import AccountExposure
+from sanctrace.chain.exposure_options import (
+    ACCOUNT_MODELS,
+    DEFAULT_HOPS,
+    DEFAULT_PATHS,
+    check_options,
+)
 from sanctrace.chain.flags import FlagSet
 from sanctrace.chain.graph import AccountGraph, UtxoGraph
 from sanctrace.chain.tags import SANCTIONED, Tag, tags_from_snapshot_rows
 from sanctrace.chainstore.clusters import ClusterFiles
 from sanctrace.chainstore.store import ChainStore
-from sanctrace.errors import SanctraceError
+from sanctrace.errors import BadRequest, Unavailable
 from sanctrace.lists.lookup import hit_dict
 from sanctrace.services.addresses import is_sanctioned, tag_dict, tag_of
 from sanctrace.store import Database
 from sanctrace.store import tags as repo
 
-UTXO_CHAINS = frozenset({"btc", "ltc", "bch", "bsv", "btg", "dash", "zec", "doge"})
-MODELS = ("haircut", "poison", "fifo")
-DIRECTIONS = ("in", "out")
+__all__ = [
+    "Basis",
+    "EntityExposure",
+    "EvidencePath",
+    "EvidenceStep",
+    "ExposureAnswer",
+    "ExposureRequest",
+    "ExposureService",
+    "Risk",
+    "Stop",
+    "Unit",
+    "cluster_ids",
+    "flags_for",
+    "risk_of",
+    "unit_of",
+]
 
 
-class ExposureRequestError(SanctraceError):
-    """A question the service cannot answer as asked (unknown chain, bad option)."""
+# ------------------------------------------------------------------------------ request
 
 
-@dataclass(frozen=True)
-class Question:
-    """What to screen and how."""
+@dataclass(frozen=True, kw_only=True)
+class ExposureRequest:
+    """What to screen and how; checked once, when built (``BadRequest`` naming the field)."""
 
     chain: str | None = None  # detected from the address when absent; else "btc"
     txid: str | None = None
@@ -57,25 +76,218 @@ class Question:
     direction: str = "in"
     model: str = "haircut"
     hops: int = DEFAULT_HOPS
-    paths: int = 5
+    paths: int = DEFAULT_PATHS
     token: str | None = None  # account chains: the token contract ("" = the native coin)
+    flagged_file: Path | None = None  # flag these addresses instead of the lists and tags
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         if (self.txid is None) == (self.address is None):
-            raise ExposureRequestError("give exactly one of a transaction id or an address")
+            raise BadRequest("txid, address: give exactly one of a transaction id or an address")
         if self.output_index is not None and self.txid is None:
-            raise ExposureRequestError("an output index needs a transaction id")
-        check_options(self.model, self.hops, self.direction)
+            raise BadRequest("output_index: an output index needs a transaction id")
+        if self.output_index is not None and self.output_index < 0:
+            raise BadRequest(f"output_index: {self.output_index} is negative")
+        check_options(self.model, self.hops, self.direction, paths=self.paths, error=BadRequest)
 
 
-def check_options(model: str, hops: int, direction: str = "in") -> None:
-    """One clear error for a model, hop limit or direction the engines do not know."""
-    if direction not in DIRECTIONS:
-        raise ExposureRequestError(f"direction {direction!r}: use 'in' or 'out'")
-    if model not in MODELS:
-        raise ExposureRequestError(f"model {model!r}: use {', '.join(MODELS)}")
-    if not 0 <= hops <= MAX_HOPS:
-        raise ExposureRequestError(f"hops {hops}: must be between 0 and {MAX_HOPS}")
+# ------------------------------------------------------------------------------- answer
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The unit amounts are counted in: base units of ``symbol`` with ``decimals`` (None:
+    unknown, as for a token whose decimals the chain data does not give)."""
+
+    symbol: str
+    decimals: int | None
+
+    def format(self, amount: float) -> str:
+        """``amount`` (base units) for people: in the asset's unit when its decimals are
+        known, else as base units, saying so."""
+        if self.decimals is None:
+            return f"{amount:,.0f} base units of {self.symbol}"
+        return f"{amount / 10**self.decimals:,.{self.decimals}f} {self.symbol}"
+
+
+_NATIVE = {
+    **dict.fromkeys(("btc", "ltc", "bch", "bsv", "btg", "dash", "zec", "doge"), 8),
+    **dict.fromkeys(EVM_CHAINS, 18),
+    "trx": 6,
+}
+_SYMBOL = {"arb": "ETH", "op": "ETH", "bsc": "BNB", "matic": "MATIC", "trx": "TRX"}
+
+
+def unit_of(chain: str, token: str | None = None) -> Unit:
+    """The unit of ``chain``'s native coin, or of ``token`` (a contract: decimals unknown)."""
+    if token:
+        return Unit(f"token {token}", None)
+    decimals = _NATIVE.get(chain)
+    return Unit(_SYMBOL.get(chain, chain.upper()), decimals)
+
+
+@dataclass(frozen=True)
+class EvidenceStep:
+    """One output (UTXO) or transfer (account chain: ``output_index`` is its log index, -1
+    for a native transfer) on an evidence path; ``amount`` in base units."""
+
+    txid: str
+    output_index: int
+    address: str | None
+    tags: list[str]
+    amount: int
+
+
+@dataclass(frozen=True)
+class EvidencePath:
+    """A chain of steps from a flagged source to the subject (in) or on to flagged (out)."""
+
+    value: float
+    hops: int
+    steps: list[EvidenceStep]
+
+
+@dataclass(frozen=True)
+class EntityExposure:
+    """The tainted value one flagged entity contributes."""
+
+    entity: str | None
+    label: str | None
+    category: str | None
+    tainted_value: float
+    fraction: float
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Where taint stopped at a stop entity (another exchange)."""
+
+    txid: str | None
+    output_index: int | None
+    address: str | None
+    label: str
+    tainted_value: float
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A decision the platform can act on."""
+
+    level: Literal["flagged", "direct", "indirect", "none"]
+    action: Literal["block", "review", "allow"]
+    why: str
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What an answer was computed against."""
+
+    snapshots: dict[str, int]
+    tag_sets: list[int]
+    flagged: int
+    stops: int
+    chain_loads: list[str] = field(default_factory=list)
+    flagged_file: str | None = None  # only when a user file replaced the flags
+    cluster_build: str | None = None  # UTXO chains: the cluster map's build (None: no map)
+    utxo: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Today's JSON: ``flagged_file`` only when given, ``cluster_build`` on UTXO chains."""
+        d: dict[str, Any] = {"snapshots": dict(self.snapshots), "tag_sets": list(self.tag_sets)}
+        if self.flagged_file is not None:
+            d["flagged_file"] = self.flagged_file
+        d |= {"flagged": self.flagged, "stops": self.stops, "chain_loads": list(self.chain_loads)}
+        if self.utxo:
+            d["cluster_build"] = self.cluster_build
+        return d
+
+
+@dataclass(frozen=True)
+class ExposureAnswer:
+    """The exposure of one transaction, output or address, with its evidence, a risk
+    decision and its basis. Values are in base units (``unit`` says which)."""
+
+    subject: str  # "tx:<txid>", "output:<txid>:<n>", "address:<addr>"
+    direction: Literal["in", "out"]
+    model: str
+    hops_limit: int  # -1: no limit (account chains)
+    value: int
+    tainted_value: float
+    fraction: float
+    min_hops: int | None
+    by_category: dict[str, float]
+    by_entity: list[EntityExposure]
+    stopped: list[Stop]
+    paths: list[EvidencePath]
+    chain: str
+    risk: Risk
+    basis: Basis
+    unit: Unit
+
+    @property
+    def hit(self) -> bool:
+        """True when the platform must not proceed unreviewed (block or review)."""
+        return self.risk.action in ("block", "review")
+
+    @property
+    def account_chain(self) -> bool:
+        return self.hops_limit < 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON answer of the CLI (``--json``) and the API (base units)."""
+        d = {f: getattr(self, f) for f in _JSON_FIELDS}
+        d["by_category"] = dict(self.by_category)
+        d["by_entity"] = [asdict(e) for e in self.by_entity]
+        d["stopped"] = [asdict(s) for s in self.stopped]
+        d["paths"] = [asdict(p) for p in self.paths]
+        d["risk"] = asdict(self.risk)
+        d["basis"] = self.basis.to_dict()
+        return d
+
+
+_JSON_FIELDS = (
+    "subject",
+    "direction",
+    "model",
+    "hops_limit",
+    "value",
+    "tainted_value",
+    "fraction",
+    "min_hops",
+    "by_category",
+    "by_entity",
+    "stopped",
+    "paths",
+    "chain",
+    "risk",
+    "basis",
+)
+
+
+def _answer(result: Exposure, chain: str, basis: Basis, unit: Unit) -> ExposureAnswer:
+    return ExposureAnswer(
+        subject=result.subject,
+        direction=result.direction,
+        model=result.model,
+        hops_limit=result.hops_limit,
+        value=result.value,
+        tainted_value=result.tainted_value,
+        fraction=result.fraction,
+        min_hops=result.min_hops,
+        by_category=dict(result.by_category),
+        by_entity=[EntityExposure(**e) for e in result.by_entity],
+        stopped=[Stop(**s) for s in result.stopped],
+        paths=[
+            EvidencePath(p.value, p.hops, [EvidenceStep(**asdict(s)) for s in p.steps])
+            for p in result.paths
+        ],
+        chain=chain,
+        risk=risk_of(result),
+        basis=basis,
+        unit=unit,
+    )
+
+
+# --------------------------------------------------------------------------------- data
 
 
 def chain_tags(db: Database, chain: str) -> tuple[list[Tag], dict[str, int], list[int]]:
@@ -105,20 +317,23 @@ def flags_for(
     flagged_file: Path | None = None,
     categories: Collection[str] = (SANCTIONED,),
     stop_categories: Collection[str] = ("exchange",),
-) -> tuple[FlagSet, dict[str, Any]]:
-    """The flag set of ``chain`` and a description of where it came from."""
+) -> tuple[FlagSet, Basis]:
+    """The flag set of ``chain`` and where it came from (the basis, without chain data)."""
     tags, snapshots, tag_sets = chain_tags(db, chain)
     flags = FlagSet.from_tags(tags, categories=categories, stop_categories=stop_categories)
-    basis: dict[str, Any] = {"snapshots": snapshots, "tag_sets": tag_sets}
     if flagged_file is not None:
         user = FlagSet.from_file(flagged_file)
         # The user's file replaces the flagged addresses; the stop entities stay, except
         # those the file flags.
         stops = {a: f for a, f in flags.stops.items() if a not in user.flagged}
         flags = FlagSet(user.flagged, stops)
-        basis["flagged_file"] = str(flagged_file)
-    basis["flagged"] = len(flags.flagged)
-    basis["stops"] = len(flags.stops)
+    basis = Basis(
+        snapshots=snapshots,
+        tag_sets=tag_sets,
+        flagged=len(flags.flagged),
+        stops=len(flags.stops),
+        flagged_file=None if flagged_file is None else str(flagged_file),
+    )
     return flags, basis
 
 
@@ -130,7 +345,7 @@ def cluster_ids(graph: UtxoGraph, files: ClusterFiles) -> np.ndarray:
     return np.where(at.is_null().to_numpy(zero_copy_only=False), -1, clusters).astype(np.int64)
 
 
-def _file_key(path: Path | None) -> tuple | None:
+def _file_key(path: Path | None) -> tuple[object, ...] | None:
     """A user's flag file changes the answers when its contents change."""
     if path is None:
         return None
@@ -141,6 +356,9 @@ def _file_key(path: Path | None) -> tuple | None:
     return (str(path), st.st_mtime_ns, st.st_size)
 
 
+Engine = ExposureEngine | AccountExposure
+
+
 class ExposureService:
     """Exposure answers over the chain store and the database, engines cached per version."""
 
@@ -148,16 +366,16 @@ class ExposureService:
         self.db = db
         self.store = store
         self._lock = threading.Lock()
-        self._graphs: dict[str, tuple[tuple, Any]] = {}
-        self._engines: dict[tuple, tuple[Any, dict[str, Any]]] = {}
+        self._graphs: dict[str, tuple[tuple[str, ...], UtxoGraph | AccountGraph]] = {}
+        self._engines: dict[tuple[Any, ...], tuple[Engine, Basis]] = {}
 
     # ---- data
     def graph(self, chain: str) -> tuple[UtxoGraph | AccountGraph, tuple[str, ...]]:
         """The transfer graph of ``chain`` and the chain loads it holds (rebuilt when the
-        chain store changed)."""
+        chain store changed); ``Unavailable`` when nothing is loaded for the chain."""
         loads = tuple(e["sha256"] for e in self.store.loads(chain))
         if not loads:
-            raise ExposureRequestError(
+            raise Unavailable(
                 f"chain {chain}: nothing loaded in the chain store {self.store.root}; "
                 "load blocks with: sanctrace chain load PATH"
             )
@@ -168,8 +386,9 @@ class ExposureService:
         def batches(table: str) -> Any:
             return self.store.dataset(chain, table).to_batches()
 
+        graph: UtxoGraph | AccountGraph
         if self.store.parts(chain, "inputs"):
-            graph: Any = UtxoGraph.from_tables(
+            graph = UtxoGraph.from_tables(
                 batches("transactions"), batches("inputs"), batches("outputs"), chain=chain
             )
         else:
@@ -179,34 +398,33 @@ class ExposureService:
 
     def engine(
         self, chain: str, model: str, hops: int, flagged_file: Path | None = None
-    ) -> tuple[Any, dict[str, Any]]:
+    ) -> tuple[Engine, Basis]:
         """The engine for ``chain`` (UTXO or account) and the basis of its answers.
 
         An engine is reused while nothing it depends on changed: the chain loads, the active
         snapshots and tag sets (one small query), the cluster map's build and the flag file;
         only then are flags read and the bulk sweep run."""
+        check_options(model, hops, error=BadRequest)
         graph, loads = self.graph(chain)
-        utxo = isinstance(graph, UtxoGraph)
-        if not utxo and model == "fifo":
-            raise ExposureRequestError("account chains support the haircut and poison models")
+        if isinstance(graph, AccountGraph):
+            check_options(model, models=ACCOUNT_MODELS, error=BadRequest)
         with self.db.connect() as conn:
             version = repo.data_version(conn)
-        files = ClusterFiles.open(self.store.root, chain) if utxo else None
+        files = ClusterFiles.open(self.store.root, chain) if isinstance(graph, UtxoGraph) else None
         build = files.build if files is not None else None
         key = (chain, id(graph), model, hops, _file_key(flagged_file), version, build)
         cached = self._engines.get(key)
         if cached is not None:
             return cached
         flags, basis = flags_for(self.db, chain, flagged_file)
-        basis["chain_loads"] = [k[:16] for k in loads]
-        if utxo:
-            basis["cluster_build"] = build
-            clusters = cluster_ids(graph, files) if files is not None else None  # type: ignore[arg-type]
-            engine: Any = ExposureEngine(graph, flags, model=model, hops=hops, clusters=clusters)  # type: ignore[arg-type]
+        basis = replace(basis, chain_loads=[k[:16] for k in loads])
+        engine: Engine
+        if isinstance(graph, UtxoGraph):
+            basis = replace(basis, cluster_build=build, utxo=True)
+            clusters = cluster_ids(graph, files) if files is not None else None
+            engine = ExposureEngine(graph, flags, model=model, hops=hops, clusters=clusters)  # type: ignore[arg-type]
             engine.run()
         else:
-            from sanctrace.chain.exposure_account import AccountExposure
-
             engine = AccountExposure(graph, flags, model=model)  # type: ignore[arg-type]
         # Keep the other chains' engines; of this chain, only the current data's.
         self._engines = {k: v for k, v in self._engines.items() if k[0] != chain}
@@ -214,10 +432,12 @@ class ExposureService:
         return engine, basis
 
     # ---- answers
-    def screen(self, q: Question, flagged_file: Path | None = None) -> dict[str, Any]:
-        """Exposure of one transaction, output or address, with its evidence and basis."""
-        q.check()
-        chain, address = q.chain, q.address
+    def screen(self, request: ExposureRequest) -> ExposureAnswer:
+        """Exposure of one transaction, output or address, with its evidence and basis.
+
+        ``NotFound`` for a transaction, output, address or token the chain data does not
+        hold; ``Unavailable`` when nothing is loaded for the chain."""
+        chain, address = request.chain, request.address
         if address is not None:
             parsed = parse_any(address)
             if parsed.valid:
@@ -226,49 +446,51 @@ class ExposureService:
                     address = parsed.address
         chain = chain or "btc"
         with self._lock:
-            engine, basis = self.engine(chain, q.model, q.hops, flagged_file)
-            if not isinstance(engine, ExposureEngine):
+            engine, basis = self.engine(chain, request.model, request.hops, request.flagged_file)
+            token = request.token
+            # Checked in the request: one of the engines' directions.
+            direction = cast(Direction, request.direction)
+            top = request.paths
+            if isinstance(engine, AccountExposure):
                 if address is None:
-                    raise ExposureRequestError(f"chain {chain}: screen an address, not a tx")
-                result = engine.address(address, q.direction, token=q.token, paths=q.paths)
+                    raise BadRequest(f"txid: chain {chain} is an account chain: screen an address")
+                result = engine.address(address, direction, token=token, paths=top)
+                if token is None:
+                    used = engine.tokens_of(address)
+                    token = used[0] if used else (engine.token or "")
             elif address is not None:
-                result = engine.address(address, q.direction, paths=q.paths)
-            elif q.output_index is not None:
-                assert q.txid is not None
-                result = engine.output(q.txid, q.output_index, q.direction, paths=q.paths)
+                result = engine.address(address, direction, paths=top)
+            elif request.output_index is not None:
+                assert request.txid is not None
+                result = engine.output(request.txid, request.output_index, direction, paths=top)
             else:
-                assert q.txid is not None
-                result = engine.transaction(q.txid, q.direction, paths=q.paths)
-        answer = result.to_dict()
-        answer["chain"] = chain
-        answer["risk"] = risk_of(answer)
-        answer["basis"] = dict(basis)
-        return answer
+                assert request.txid is not None
+                result = engine.transaction(request.txid, direction, paths=top)
+        return _answer(result, chain, basis, unit_of(chain, token))
 
     def table(
         self, chain: str, model: str, hops: int, flagged_file: Path | None = None
-    ) -> tuple[Any, dict[str, Any]]:
+    ) -> tuple[ExposureEngine, Basis]:
         """Every tainted output of ``chain`` (source of funds), as the engine's table."""
         with self._lock:
             engine, basis = self.engine(chain, model, hops, flagged_file)
         if not isinstance(engine, ExposureEngine):
-            raise ExposureRequestError(f"chain {chain}: --all needs a UTXO chain")
+            raise BadRequest(f"chain: {chain} is an account chain; --all needs a UTXO chain")
         return engine, basis
 
 
-def risk_of(answer: dict[str, Any]) -> dict[str, str]:
+def risk_of(result: Exposure) -> Risk:
     """A decision the platform can act on: flagged or direct exposure blocks, indirect exposure
     goes to review, anything else is allowed."""
-    hops, tainted = answer.get("min_hops"), answer.get("tainted_value") or 0
-    inbound = answer.get("direction") == "in"
+    hops, tainted = result.min_hops, result.tainted_value or 0
+    inbound = result.direction == "in"
     if tainted and hops == 0:
-        return {"level": "flagged", "action": "block", "why": "the subject itself is flagged"}
+        return Risk("flagged", "block", "the subject itself is flagged")
     if tainted and hops == 1:
         why = "received straight from" if inbound else "sent straight to"
-        return {"level": "direct", "action": "block", "why": f"{why} a flagged address"}
+        return Risk("direct", "block", f"{why} a flagged address")
     if tainted:
-        share = f"{answer.get('fraction', 0):.2%}"
-        return {"level": "indirect", "action": "review", "why": f"{share} within {hops} hops"}
-    if answer.get("stopped"):
-        return {"level": "none", "action": "allow", "why": "flows stop at another exchange"}
-    return {"level": "none", "action": "allow", "why": "no flagged funds within the hop limit"}
+        return Risk("indirect", "review", f"{result.fraction:.2%} within {hops} hops")
+    if result.stopped:
+        return Risk("none", "allow", "flows stop at another exchange")
+    return Risk("none", "allow", "no flagged funds within the hop limit")

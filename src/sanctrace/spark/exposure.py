@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sanctrace.chain.addresses import normalise
+from sanctrace.chain.exposure_options import DEFAULT_HOPS, check_options
 from sanctrace.spark.store import SparkExposureError, read_store
 
 __all__ = [
@@ -41,9 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MODELS: tuple[str, ...] = ("haircut", "poison", "fifo")
-MAX_HOPS = 10
-DEFAULT_HOPS = 5
 DEFAULT_MAX_ROUNDS = 10_000
 RESULT_COLUMNS = ("txid", "output_index", "address", "value", "tainted_value", "fraction", "hops")
 
@@ -259,11 +257,8 @@ class ExposureJob:
 
 
 def validate(model: str, hops: int) -> None:
-    """Raise ``SparkExposureError`` for an unknown model or a hop limit outside 0..10."""
-    if model not in MODELS:
-        raise SparkExposureError(f"model: {model!r} is not one of {', '.join(MODELS)}")
-    if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= MAX_HOPS:
-        raise SparkExposureError(f"hops: {hops!r} is not an integer in 0..{MAX_HOPS}")
+    """Raise ``SparkExposureError`` for a model or hop limit the engines do not accept."""
+    check_options(model, hops, error=SparkExposureError)
 
 
 # --------------------------------------------------------------------------------- rounds

@@ -77,7 +77,7 @@ def customer_names_of(conn: sa.Connection, customer_id: str) -> list[tuple[str, 
         .where(customer_names.c.customer_id == customer_id)
         .order_by(customer_names.c.id)
     )
-    return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+    return [tuple(r) for r in conn.execute(query)]
 
 
 def listed_wallets(conn: sa.Connection) -> list[sa.Row]:

@@ -54,7 +54,9 @@ def create_snapshot(
             warnings=[],
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT of one row
+    return int(key[0])
 
 
 def insert_entities(conn: sa.Connection, snapshot_id: int, batch: Sequence[Entity]) -> None:
@@ -234,7 +236,7 @@ def load_delta(
     )
     rows = [tuple(r) for r in conn.execute(query)]
     if rows:
-        return rows  # type: ignore[return-value]
+        return rows
     # An empty delta is still a stored delta when the snapshot recorded it.
     snap = get_snapshot(conn, new_id)
     if snap is not None and snap.stats.get("delta_from", -1) == old_id:

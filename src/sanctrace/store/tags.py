@@ -6,7 +6,7 @@ Every function takes an open connection so the caller decides the transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -19,8 +19,36 @@ from sanctrace.store.tables import (
     tags,
 )
 
-if TYPE_CHECKING:  # the repository stores tag records; it does not need the engine
-    from sanctrace.chain.tags import Tag
+
+class TagRecord(Protocol):
+    """What the repository reads of a tag (``sanctrace.chain.tags.Tag`` has it); storage
+    sits below the engines, so it names the fields instead of importing the record."""
+
+    @property
+    def address(self) -> str: ...
+    @property
+    def chain(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def abuse(self) -> str | None: ...
+    @property
+    def actor(self) -> str | None: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def confidence(self) -> int | None: ...
+    @property
+    def jurisdiction(self) -> str | None: ...
+    @property
+    def valid(self) -> bool | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def origin(self) -> str | None: ...
+
 
 BATCH = 5_000
 CHUNK = 500  # values per IN (...) list
@@ -66,10 +94,12 @@ def create_tag_set(
             problems=problems,
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT of one row
+    return int(key[0])
 
 
-def insert_tags(conn: sa.Connection, tag_set_id: int, items: Iterable[Tag]) -> int:
+def insert_tags(conn: sa.Connection, tag_set_id: int, items: Iterable[TagRecord]) -> int:
     """Insert the tags of a set, in batches; the number inserted (also stored as tag_count)."""
     count = 0
     batch: list[dict] = []

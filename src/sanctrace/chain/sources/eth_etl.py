@@ -413,4 +413,3 @@ def _failed(status: Any, path: Path, where: str) -> bool:
 TOKEN_TRANSFERS = EthTokenTransfers()
 TRANSACTIONS = EthTransactions()
 FORMAT = TOKEN_TRANSFERS
-FORMATS = (TOKEN_TRANSFERS, TRANSACTIONS)
