@@ -115,6 +115,7 @@ def test_bad_requests(api):
         detail = nothing.json()["detail"]
         assert detail.startswith("request: no company could be read")
         assert "request:1: id: not an FtM entity" in detail  # the problems are named
+        assert nothing.json()["problems"][0].startswith("request:1: id: not an FtM entity")
 
 
 def test_same_party_without_id_is_one_party(api):

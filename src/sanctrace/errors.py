@@ -25,10 +25,17 @@ __all__ = [
 
 
 class SanctraceError(Exception):
-    """A user-facing failure; without a more precise kind, a bad request."""
+    """A user-facing failure; without a more precise kind, a bad request.
+
+    ``problems`` optionally lists the single findings behind the one-line message (bad records
+    of a batch, say); the API returns them beside ``detail``."""
 
     http_status = 422
     exit_code = 2
+
+    def __init__(self, message: str = "", *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[str] = list(problems or [])
 
 
 class BadRequest(SanctraceError):

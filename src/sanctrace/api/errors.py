@@ -15,15 +15,20 @@ class ErrorOut(BaseModel):
     """The body of every 404, 409, 422 (from a service) and 503 answer."""
 
     detail: str
+    problems: list[str] | None = None  # the single findings behind ``detail``, when there are
 
 
 async def _handle(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SanctraceError)
-    return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)})
+    content: dict[str, object] = {"detail": str(exc)}
+    if exc.problems:
+        content["problems"] = exc.problems
+    return JSONResponse(status_code=exc.http_status, content=content)
 
 
 def install_error_handler(app: FastAPI) -> None:
-    """Answer every ``SanctraceError`` with its status and ``{"detail": message}``."""
+    """Answer every ``SanctraceError`` with its status and ``{"detail": message}`` (and
+    ``problems`` when the error lists them)."""
     app.add_exception_handler(SanctraceError, _handle)
 
 

@@ -11,13 +11,15 @@ from typing import Annotated
 import typer
 
 from sanctrace import __version__
-from sanctrace.cli._console import err, out, state
-from sanctrace.cli.chain import chain_app
-from sanctrace.cli.demo import demo
-from sanctrace.cli.lists import lists_app
-from sanctrace.cli.network import network_app
-from sanctrace.cli.screen import screen_app
-from sanctrace.cli.serve import serve
+from sanctrace.cli._console import err as _err
+from sanctrace.cli._console import out as _out
+from sanctrace.cli._console import state as _state
+from sanctrace.cli.chain import chain_app as _chain_app
+from sanctrace.cli.demo import demo as _demo
+from sanctrace.cli.lists import lists_app as _lists_app
+from sanctrace.cli.network import network_app as _network_app
+from sanctrace.cli.screen import screen_app as _screen_app
+from sanctrace.cli.serve import serve as _serve
 from sanctrace.errors import SanctraceError
 
 __all__ = ["app", "main"]
@@ -29,22 +31,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(lists_app, name="lists")
-app.add_typer(screen_app, name="screen")
-app.add_typer(chain_app, name="chain")
-app.add_typer(network_app, name="network")
-app.command("serve")(serve)
-app.command("demo")(demo)
+app.add_typer(_lists_app, name="lists")
+app.add_typer(_screen_app, name="screen")
+app.add_typer(_chain_app, name="chain")
+app.add_typer(_network_app, name="network")
+app.command("serve")(_serve)
+app.command("demo")(_demo)
 
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"sanctrace {__version__}")
+        _out.print(f"sanctrace {__version__}")
         raise typer.Exit()
 
 
 @app.callback()
-def main_options(
+def _main_options(
     db: Annotated[
         str | None,
         typer.Option("--db", help="Database URL (default: $SANCTRACE_DB, then ./sanctrace.db)."),
@@ -64,10 +66,10 @@ def main_options(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    state.db_url = db
-    state.data_dir = data_dir
-    state.verbose = verbose
-    state._context = None
+    _state.db_url = db
+    _state.data_dir = data_dir
+    _state.verbose = verbose
+    _state._context = None
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -80,12 +82,12 @@ def main() -> None:
     try:
         app()
     except SanctraceError as exc:
-        if state.verbose:
-            err.print_exception()
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        if _state.verbose:
+            _err.print_exception()
+        _err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
+        _err.print("interrupted", markup=False)
         sys.exit(130)
 
 

@@ -176,7 +176,7 @@ def fixed_point(
         cand = np.unique(targets)
         cand = cand[~member[cand]]
         value = held[cand]
-        if upper:
+        if side_low is not None:  # the upper bound
             np.add.at(side_low, targets, arr.low[edges])
             cap = 100.0 - (arr.total_low[cand] - side_low[cand])
             value = np.minimum(value, cap)
@@ -184,7 +184,7 @@ def fixed_point(
         frontier = cand[hit]
         member[frontier] = True
         level[frontier] = rounds
-    if upper:
+    if side_low is not None:
         held = np.minimum(held, 100.0 - (arr.total_low - side_low))
     return FixedPoint(level, np.clip(held, 0.0, 100.0), rounds)
 

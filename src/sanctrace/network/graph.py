@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sanctrace.countries import country_code
 from sanctrace.network.shares import EPS, Share, ShareError, parse_share, same_pair
@@ -101,7 +102,7 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.origin}: {self.field}: {self.message}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str | None]:
         return {
             "origin": self.origin,
             "field": self.field,
@@ -134,7 +135,7 @@ class OwnershipGraph:
         self.controls: list[Control] = []
         self.problems: list[Problem] = []
         self.addresses: dict[str, list[str]] = {}  # FtM Address entity id -> full text
-        self._index: tuple[dict, dict, dict] | None = None
+        self._index: _Indexes | None = None
         self._oversubscribed_seen: set[str] = set()
 
     # -- building ---------------------------------------------------------------------
@@ -177,7 +178,7 @@ class OwnershipGraph:
         self.controls.append(c)
         self._index = None
 
-    def add_ftm(self, records: Iterable[dict], origin: str) -> None:
+    def add_ftm(self, records: Iterable[object], origin: str) -> None:
         """Add FtM records: parties, Ownership, Directorship, UnknownLink, Representation.
 
         ``origin`` names the file; a record's own ``origin`` key (``file.csv:12``, as
@@ -198,7 +199,7 @@ class OwnershipGraph:
                     Problem(where, "record", f"not an FtM entity ({exc}); record skipped", rid)
                 )
 
-    def _add_record(self, record: dict, where: str) -> None:
+    def _add_record(self, record: dict[str, Any], where: str) -> None:
         schema = record.get("schema")
         rid = record.get("id")
         if not schema or not rid:
@@ -224,10 +225,12 @@ class OwnershipGraph:
         elif schema == "Representation":
             self._add_link(rid, props, where, "agent", "client", "representative")
 
-    def _dates(self, rid: str, props: dict[str, list[str]], where: str) -> tuple:
+    def _dates(
+        self, rid: str, props: dict[str, list[str]], where: str
+    ) -> tuple[str | None, str | None]:
         out: list[str | None] = []
         for prop in ("startDate", "endDate"):
-            value = (props.get(prop) or [None])[0]
+            value = _first(props, prop)
             if value is not None:
                 value = value.strip()[:10]
                 if not is_iso_date(value):
@@ -236,24 +239,26 @@ class OwnershipGraph:
                     )
                     value = None
             out.append(value)
-        return tuple(out)
+        return out[0], out[1]
 
-    def _ends(self, rid: str, props: dict, where: str, a: str, b: str) -> tuple | None:
-        ends = []
+    def _ends(
+        self, rid: str, props: dict[str, list[str]], where: str, a: str, b: str
+    ) -> tuple[str, str] | None:
+        ends: list[str] = []
         for prop in (a, b):
-            value = (props.get(prop) or [None])[0]
+            value = _first(props, prop)
             if not value:
                 self.problems.append(Problem(where, prop, "missing; record skipped", rid))
                 return None
             ends.append(value)
-        return tuple(ends)
+        return ends[0], ends[1]
 
     def _add_ownership(self, rid: str, props: dict[str, list[str]], where: str) -> None:
         ends = self._ends(rid, props, where, "owner", "asset")
         if ends is None:
             return
-        role = (props.get("role") or [None])[0]
-        text = (props.get("percentage") or [None])[0]
+        role = _first(props, "role")
+        text = _first(props, "percentage")
         try:
             share = parse_share(text, role)
         except ShareError as exc:
@@ -266,11 +271,13 @@ class OwnershipGraph:
                 Control(f"{rid}#parent", ends[0], ends[1], "parent", role, start, end, where)
             )
 
-    def _add_link(self, rid: str, props: dict, where: str, a: str, b: str, kind: str) -> None:
+    def _add_link(
+        self, rid: str, props: dict[str, list[str]], where: str, a: str, b: str, kind: str
+    ) -> None:
         ends = self._ends(rid, props, where, a, b)
         if ends is None:
             return
-        role = (props.get("role") or [None])[0]
+        role = _first(props, "role")
         start, end = self._dates(rid, props, where)
         self.add_control(
             Control(rid, ends[0], ends[1], control_kind(role, kind), role, start, end, where)
@@ -341,7 +348,7 @@ class OwnershipGraph:
                 )
         return found
 
-    def _indexes(self) -> tuple[dict, dict, dict]:
+    def _indexes(self) -> _Indexes:
         if self._index is None:
             owners: dict[str, list[Holding]] = defaultdict(list)
             assets: dict[str, list[Holding]] = defaultdict(list)
@@ -382,7 +389,16 @@ class OwnershipGraph:
         return node.name if node else node_id
 
 
-def _props(raw: dict) -> dict[str, list[str]]:
+_Indexes = tuple[dict[str, list[Holding]], dict[str, list[Holding]], dict[str, list[Control]]]
+
+
+def _first(props: dict[str, list[str]], prop: str) -> str | None:
+    """The first value of ``prop``, None when it has none."""
+    values = props.get(prop)
+    return values[0] if values else None
+
+
+def _props(raw: dict[str, object]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for prop, values in raw.items():
         if not isinstance(values, list):
@@ -393,7 +409,9 @@ def _props(raw: dict) -> dict[str, list[str]]:
     return out
 
 
-def _node(rid: str, schema: str, record: dict, props: dict, where: str) -> Node:
+def _node(
+    rid: str, schema: str, record: dict[str, Any], props: dict[str, list[str]], where: str
+) -> Node:
     names: list[str] = []
     for prop in NAME_PROPS:
         names.extend(n for n in props.get(prop, []) if n not in names)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -24,6 +24,23 @@ from sanctrace.network.verdicts import BLOCKED, POSSIBLY, VERDICT_NAMES, Verdict
 
 Verdict = Literal["blocked", "possibly_blocked", "not_blocked"]
 MAX_PATHS = 20
+
+
+class Step(TypedDict):
+    """One edge of an explaining path."""
+
+    owner: str
+    owner_name: str
+    asset: str
+    asset_name: str
+    link: str
+    share: str | None
+    share_low: float | None
+    share_high: float | None
+    role: str | None
+    origin: str
+    records: list[str]
+    owner_blocked_because: str
 
 
 @dataclass
@@ -38,13 +55,14 @@ class Assessment:
     listed: bool  # listed itself (input said so)
     blocked_low: float  # aggregate % held by blocked persons, lower bound (OFAC rule)
     blocked_high: float  # upper bound
-    paths: list[dict] = field(default_factory=list)
-    control_paths: list[dict] = field(default_factory=list)
+    # JSON objects: {"kind": "listed" | "ownership" | "control", ...}
+    paths: list[dict[str, Any]] = field(default_factory=list)
+    control_paths: list[dict[str, Any]] = field(default_factory=list)
     schema: str = ""
     input_id: str | None = None  # the id in the KYB input, when it came from there
     reason: str | None = None  # the listing reason when ``listed`` (or possibly listed)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "entity_id": self.entity_id,
             "input_id": self.input_id,
@@ -199,13 +217,18 @@ class _PathWriter:
             return "controlled by a blocked party"
         return ""
 
-    def _step(self, arr: ShareArrays, records: list, edge: int, certain: bool) -> dict:
+    def _step(
+        self, arr: ShareArrays, records: list[Holding | Control], edge: int, certain: bool
+    ) -> Step:
         recs: list[Holding | Control] = [records[int(k)] for k in arr.members(edge)]
         owner, asset = self.e.ids[int(arr.owner[edge])], self.e.ids[int(arr.asset[edge])]
         holdings = [r for r in recs if isinstance(r, Holding)]
         controls = [r for r in recs if isinstance(r, Control)]
         share: Share | None = same_pair([h.share for h in holdings]) if holdings else None
         ubo_only = not holdings and any(c.kind == "ubo" for c in controls)
+        label: str | None
+        low: float | None
+        high: float | None
         if share is not None:
             label, low, high = share.label(), share.low, share.high
         elif ubo_only and arr is self.e.shares:
@@ -229,7 +252,7 @@ class _PathWriter:
             "owner_blocked_because": self._because(int(arr.owner[edge]), certain),
         }
 
-    def _path(self, chain: tuple[int, ...], certain: bool) -> dict:
+    def _path(self, chain: tuple[int, ...], certain: bool) -> dict[str, Any]:
         steps = [self._step(self.e.shares, self.e.share_records, edge, certain) for edge in chain]
         last = steps[-1]
         return {
@@ -240,7 +263,7 @@ class _PathWriter:
             "steps": steps,
         }
 
-    def ownership(self, i: int) -> list[dict]:
+    def ownership(self, i: int) -> list[dict[str, Any]]:
         code = int(self.v.ofac[i])
         if self.e.ids[i] in self.listed:
             return [
@@ -252,10 +275,10 @@ class _PathWriter:
             return self._possible(i)
         return []
 
-    def _possible(self, i: int) -> list[dict]:
+    def _possible(self, i: int) -> list[dict[str, Any]]:
         """Upper-bound chains; a chain that starts at a certainly blocked entity is extended
         upwards with that entity's certain chain."""
-        out: list[dict] = []
+        out: list[dict[str, Any]] = []
         for chain in self.high.chains(i):
             top = int(self.e.shares.owner[chain[0]])
             heads = self.low.chains(top) if self.v.ofac_low.level[top] > 0 else [()]
@@ -266,7 +289,7 @@ class _PathWriter:
                     return out
         return out
 
-    def control(self, i: int) -> list[dict]:
+    def control(self, i: int) -> list[dict[str, Any]]:
         """Chains through at least one control link; for a party that is blocked anyway,
         the control links into it from controlling parties."""
         if self.ctl is None or not self.v.controlled[i]:

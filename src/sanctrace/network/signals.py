@@ -8,9 +8,10 @@ a listed entity …). Thresholds and country lists come from ``data/signals.yml`
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypedDict
 
 from sanctrace.network.graph import Control, Holding, OwnershipGraph
 from sanctrace.network.signal_config import CONFIG_PATH, SignalConfig, SignalConfigError
@@ -35,6 +36,84 @@ TITLES = {
 }
 
 
+class Party(TypedDict):
+    id: str
+    name: str
+    country: str | None
+
+
+class ChainLink(TypedDict):
+    owner: str
+    asset: str
+    share: str
+    origin: str
+
+
+class OwnerEvidence(Party):
+    link: str
+    layer: int
+    chain: list[ChainLink]
+
+
+class ControllerEvidence(Party):
+    link: str
+    role: str | None
+    origin: str
+
+
+class FormedEvidence(Party):
+    link: str
+    designation_date: str
+    incorporation_date: str
+    days_after_designation: int
+
+
+class ReownedEvidence(TypedDict):
+    new_owner: Party
+    share: str
+    start_date: str | None
+    origin: str
+    designated_owner: Party
+    designation_date: str
+    days_after_designation: int
+
+
+class Taker(TypedDict):
+    owner: Party
+    share: str
+    start_date: str | None
+
+
+class MovedEvidence(TypedDict):
+    former_owner: Party
+    share: str
+    end_date: str
+    designation_date: str
+    days_after_designation: int
+    origin: str
+    new_owners: list[Taker]
+
+
+class DirectorEvidence(TypedDict):
+    director: Party
+    role: str | None
+    listed_entity: Party
+    reason: str
+
+
+class ContactEvidence(TypedDict):
+    value: str
+    listed_entity: Party
+    reason: str
+
+
+class NomineeEvidence(TypedDict):
+    director: Party
+    role: str | None
+    companies_directed: int
+    examples: list[Party]
+
+
 @dataclass
 class Signal:
     """One indicator that fired for a company."""
@@ -42,9 +121,9 @@ class Signal:
     code: str
     title: str
     explanation: str
-    evidence: list[dict] = field(default_factory=list)
+    evidence: Sequence[Mapping[str, object]] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "code": self.code,
             "title": self.title,
@@ -112,7 +191,7 @@ class _Context:
         index = self.active_owners if active else self.owners
         out: list[tuple[str, int, list[Holding]]] = []
         seen = {company}
-        queue = deque([(company, 0, [])])
+        queue: deque[tuple[str, int, list[Holding]]] = deque([(company, 0, [])])
         while queue:
             node, depth, chain = queue.popleft()
             if depth >= self.cfg.max_depth:
@@ -126,7 +205,7 @@ class _Context:
                 queue.append((h.owner, depth + 1, path))
         return out
 
-    def party(self, node_id: str) -> dict:
+    def party(self, node_id: str) -> Party:
         node = self.g.nodes.get(node_id)
         return {
             "id": node_id,
@@ -135,7 +214,7 @@ class _Context:
         }
 
 
-def _chain(chain: list[Holding]) -> list[dict]:
+def _chain(chain: list[Holding]) -> list[ChainLink]:
     return [
         {"owner": h.owner, "asset": h.asset, "share": h.share.label(), "origin": h.origin}
         for h in chain
@@ -144,9 +223,9 @@ def _chain(chain: list[Holding]) -> list[dict]:
 
 def _third_country_front(ctx: _Context, cid: str) -> Signal | None:
     node = ctx.g.nodes[cid]
-    if node.country not in ctx.cfg.third_countries:
+    if node.country is None or node.country not in ctx.cfg.third_countries:
         return None
-    evidence = []
+    evidence: list[OwnerEvidence | ControllerEvidence] = []
     for party, layer, chain in ctx.ancestors(cid, active=True):
         country = ctx.g.nodes[party].country
         if country in ctx.cfg.sanctioned_jurisdictions:
@@ -160,7 +239,7 @@ def _third_country_front(ctx: _Context, cid: str) -> Signal | None:
             )
     if not evidence:
         return None
-    where = sorted({e["country"] for e in evidence})
+    where = sorted({e["country"] or "" for e in evidence})
     return Signal(
         "third_country_front",
         TITLES["third_country_front"],
@@ -186,11 +265,12 @@ def _designated_parties(ctx: _Context, cid: str) -> list[tuple[str, str, str]]:
 
 
 def _formed_near_designation(ctx: _Context, cid: str) -> Signal | None:
-    formed = (ctx.g.nodes[cid].properties.get("incorporationDate") or [None])[0]
+    dates = ctx.g.nodes[cid].properties.get("incorporationDate")
+    formed = dates[0] if dates else None
     if not formed:
         return None
     window = ctx.cfg.formation_window_days
-    evidence = []
+    evidence: list[FormedEvidence] = []
     for party, link, designated in _designated_parties(ctx, cid):
         days = days_between(formed, designated)
         if days is not None and abs(days) <= window:
@@ -223,7 +303,7 @@ def _reowned_near_designation(ctx: _Context, cid: str) -> Signal | None:
     designated = {
         h.owner: ctx.designations[h.owner] for h in holdings if h.owner in ctx.designations
     }
-    evidence = []
+    evidence: list[ReownedEvidence] = []
     for party, when in designated.items():
         for h in holdings:
             days = days_between(h.start_date, when)
@@ -257,7 +337,7 @@ def _reowned_near_designation(ctx: _Context, cid: str) -> Signal | None:
 def _shares_moved_from_listed(ctx: _Context, cid: str) -> Signal | None:
     window = ctx.cfg.share_move_window_days
     holdings = ctx.owners.get(cid, [])
-    evidence = []
+    evidence: list[MovedEvidence] = []
     for h in holdings:
         if h.owner not in ctx.listed or h.owner not in ctx.designations or not h.end_date:
             continue
@@ -265,7 +345,7 @@ def _shares_moved_from_listed(ctx: _Context, cid: str) -> Signal | None:
         days = days_between(h.end_date, designated)
         if days is None or abs(days) > window:
             continue
-        takers = [
+        takers: list[Taker] = [
             {"owner": ctx.party(o.owner), "share": o.share.label(), "start_date": o.start_date}
             for o in holdings
             if o.owner != h.owner
@@ -298,7 +378,7 @@ def _shares_moved_from_listed(ctx: _Context, cid: str) -> Signal | None:
 
 
 def _shared_director(ctx: _Context, cid: str) -> Signal | None:
-    evidence = []
+    evidence: list[DirectorEvidence] = []
     for c in ctx.controllers.get(cid, []):
         if c.kind not in DIRECTOR_KINDS:
             continue
@@ -326,9 +406,9 @@ def _shared_director(ctx: _Context, cid: str) -> Signal | None:
 
 
 def _shared_contacts(ctx: _Context, cid: str) -> list[Signal]:
-    out = []
+    out: list[Signal] = []
     for code, values in ctx.contact_values(cid).items():
-        evidence = []
+        evidence: list[ContactEvidence] = []
         for value, key in values:
             for other in sorted(ctx.contacts[code].get(key, ())):
                 if other != cid:
@@ -388,7 +468,7 @@ def _deep(ctx: _Context, cid: str) -> Signal | None:
 
 
 def _nominee(ctx: _Context, cid: str) -> Signal | None:
-    evidence = []
+    evidence: list[NomineeEvidence] = []
     for c in ctx.controllers.get(cid, []):
         if c.kind not in DIRECTOR_KINDS:
             continue

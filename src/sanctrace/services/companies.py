@@ -471,7 +471,10 @@ class CompanyService:
             )
         check = check_records(side, records, problems, self.possible_floor, request.as_of)
         if not check.results:
-            raise BadRequest(_nothing_read(request.source, check.problems))
+            raise BadRequest(
+                _nothing_read(request.source, check.problems),
+                problems=[str(p) for p in check.problems],
+            )
         return check
 
 
