@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from sanctrace.api.errors import ERROR_RESPONSES
-from sanctrace.chain.exposure_options import DEFAULT_HOPS, DEFAULT_PATHS
 from sanctrace.services.context import Context
 from sanctrace.services.exposure import ExposureRequest, ExposureService
 
 __all__ = ["ExposureOut", "TransactionRequest", "exposure_router"]
+
+# The request's defaults are the service's, so the OpenAPI document shows what applies.
+_DEFAULT = {f.name: f.default for f in fields(ExposureRequest)}
 
 
 class TransactionRequest(BaseModel):
@@ -25,10 +28,12 @@ class TransactionRequest(BaseModel):
     output_index: int | None = None
     address: str | None = Field(default=None, min_length=1, max_length=200)
     chain: str | None = Field(default=None, max_length=16)
-    direction: str = Field(default="in", description="in (deposit) or out (withdrawal)")
-    model: str = Field(default="haircut", description="haircut, poison or fifo")
-    hops: int = Field(default=DEFAULT_HOPS, description="hop limit, 0..10")
-    paths: int = Field(default=DEFAULT_PATHS, description="evidence paths, 0..50")
+    direction: str = Field(
+        default=_DEFAULT["direction"], description="in (deposit) or out (withdrawal)"
+    )
+    model: str = Field(default=_DEFAULT["model"], description="haircut, poison or fifo")
+    hops: int = Field(default=_DEFAULT["hops"], description="hop limit, 0..10")
+    paths: int = Field(default=_DEFAULT["paths"], description="evidence paths, 0..50")
     token: str | None = Field(default=None, max_length=100)  # account chains
 
 

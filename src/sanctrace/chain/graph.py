@@ -44,8 +44,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -56,7 +58,8 @@ from sanctrace.errors import SanctraceError
 BATCH_ROWS = 1 << 18
 _U64 = np.uint64
 
-TableLike = pa.Table | pa.RecordBatch | Iterable
+# pyarrow has no type information, so ``pa.Table`` and ``pa.RecordBatch`` are ``Any`` to mypy.
+TableLike: TypeAlias = pa.Table | pa.RecordBatch | Iterable[pa.Table | pa.RecordBatch]
 
 
 # ------------------------------------------------------------------------- batch helpers
@@ -64,7 +67,7 @@ TableLike = pa.Table | pa.RecordBatch | Iterable
 
 def _batches(data: TableLike, what: str, required: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
     if isinstance(data, pa.Table):
-        items: Iterable = data.to_batches(BATCH_ROWS)
+        items: Iterable[pa.Table | pa.RecordBatch] = data.to_batches(BATCH_ROWS)
     elif isinstance(data, pa.RecordBatch):
         items = [data]
     else:
@@ -79,19 +82,22 @@ def _batches(data: TableLike, what: str, required: tuple[str, ...]) -> Iterator[
         yield item
 
 
-def _ints(batch: pa.RecordBatch, name: str, fill: int) -> np.ndarray:
+def _ints(batch: pa.RecordBatch, name: str, fill: int) -> NDArray[np.int64]:
     if name not in batch.schema.names:
         return np.full(batch.num_rows, fill, np.int64)
     col = batch.column(name)
     if col.null_count:
         col = pc.fill_null(col, fill)
-    return col.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    values: NDArray[np.int64] = col.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return values
 
 
-def _bools(batch: pa.RecordBatch, name: str) -> np.ndarray:
+def _bools(batch: pa.RecordBatch, name: str) -> NDArray[np.bool_]:
     if name not in batch.schema.names:
         return np.zeros(batch.num_rows, bool)
-    return pc.fill_null(batch.column(name), False).to_numpy(zero_copy_only=False).astype(bool)
+    column = pc.fill_null(batch.column(name), False)
+    values: NDArray[np.bool_] = column.to_numpy(zero_copy_only=False).astype(bool)
+    return values
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -158,7 +164,12 @@ class UtxoGraph:
         is kept as ``tx_coinjoin``. A txid seen twice (BIP 30 duplicates) keeps its last rows.
         """
         txids, addresses = Interner(), Interner()
-        t_id, t_height, t_time, t_cb, t_cj, has_cj = [], [], [], [], [], False
+        t_id: list[NDArray[np.int64]] = []
+        t_height: list[NDArray[np.int64]] = []
+        t_time: list[NDArray[np.int64]] = []
+        t_cb: list[NDArray[np.bool_]] = []
+        t_cj: list[NDArray[np.bool_]] = []
+        has_cj = False
         if transactions is not None:
             for b in _batches(transactions, "transactions", ("txid",)):
                 t_id.append(txids.intern(b.column("txid")))
@@ -349,15 +360,15 @@ class AccountGraph:
     addresses: Interner
     tokens: Interner  # token contract, "" for the native coin
     transfers: pa.Table  # the source rows, row e = edge e (exact amounts, tx hashes)
-    src: np.ndarray
-    dst: np.ndarray
+    src: NDArray[np.signedinteger[Any]]  # address id (int32, or int64 past 2**31 addresses)
+    dst: NDArray[np.signedinteger[Any]]
     amount: np.ndarray  # float64 base units (exact value: ``exact_amount``)
     time: np.ndarray  # int64
     token: np.ndarray  # token id
     out_ptr: np.ndarray
-    out_edges: np.ndarray  # edge ids grouped by sender, time order within
+    out_edges: NDArray[np.signedinteger[Any]]  # edge ids grouped by sender, time order within
     in_ptr: np.ndarray
-    in_edges: np.ndarray  # edge ids grouped by receiver, time order within
+    in_edges: NDArray[np.signedinteger[Any]]  # edge ids grouped by receiver, time order within
 
     @classmethod
     def from_table(
@@ -435,33 +446,34 @@ class AccountGraph:
     def address(self, ident: int) -> str:
         return self.addresses.string(ident)
 
-    def out_edges_of(self, node: int) -> np.ndarray:
+    def out_edges_of(self, node: int) -> NDArray[np.signedinteger[Any]]:
         return self.out_edges[self.out_ptr[node] : self.out_ptr[node + 1]]
 
-    def in_edges_of(self, node: int) -> np.ndarray:
+    def in_edges_of(self, node: int) -> NDArray[np.signedinteger[Any]]:
         return self.in_edges[self.in_ptr[node] : self.in_ptr[node + 1]]
 
-    def out_neighbours(self, node: int) -> np.ndarray:
+    def out_neighbours(self, node: int) -> NDArray[np.signedinteger[Any]]:
         """Receivers of ``node``'s transfers, one per transfer, in time order."""
         return self.dst[self.out_edges_of(node)]
 
-    def in_neighbours(self, node: int) -> np.ndarray:
+    def in_neighbours(self, node: int) -> NDArray[np.signedinteger[Any]]:
         """Senders of the transfers ``node`` received, one per transfer, in time order."""
         return self.src[self.in_edges_of(node)]
 
     def exact_amount(self, edge: int) -> int:
         return int(self.transfers.column("amount")[edge].as_py())
 
-    def edge(self, edge: int) -> dict:
+    def edge(self, edge: int) -> dict[str, Any]:
         row = {k: v[0] for k, v in self.transfers.slice(edge, 1).to_pydict().items()}
         return {**row, "amount": self.exact_amount(edge)}
 
 
-def _amounts(col: pa.Array) -> np.ndarray:
+def _amounts(col: pa.Array) -> NDArray[np.float64]:
     try:
         values = pc.cast(col, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise SanctraceError(f"transfers table: column amount: {exc}") from None
     if values.null_count:
         raise SanctraceError("transfers table: column amount: null amount")
-    return values.to_numpy(zero_copy_only=False)
+    out: NDArray[np.float64] = values.to_numpy(zero_copy_only=False)
+    return out

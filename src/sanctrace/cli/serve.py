@@ -17,10 +17,8 @@ def serve(
     import uvicorn
 
     from sanctrace.api.app import create_app
-    from sanctrace.chain import exposure, exposure_account
+    from sanctrace.services.exposure import warm_up
 
-    # The exposure kernels compile on first use (about 20 s, cached afterwards): not on a request.
     with err.status("preparing the exposure engine"):
-        exposure.warm_up()
-        exposure_account.warm_up()
+        warm_up()
     uvicorn.run(create_app(context()), host=host, port=port, log_level="warning")

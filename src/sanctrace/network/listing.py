@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 SANCTION_TOPIC = "sanction"
 MAX_REASONS = 4
@@ -33,7 +34,7 @@ _RANK = {
 _ISO = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
-def _values(record: dict, prop: str) -> list[str]:
+def _values(record: Mapping[str, Any], prop: str) -> list[str]:
     values = (record.get("properties") or {}).get(prop) or []
     if not isinstance(values, list):
         values = [values]
@@ -41,7 +42,7 @@ def _values(record: dict, prop: str) -> list[str]:
 
 
 def listed_from_ftm(
-    records: Iterable[dict], datasets: Iterable[str] | None = None
+    records: Iterable[Mapping[str, Any]], datasets: Iterable[str] | None = None
 ) -> dict[str, str]:
     """Listed party id -> reason ("us_ofac_sdn RUSSIA-EO14024; eu_fsf UKR").
 
@@ -77,7 +78,7 @@ def _reason(texts: list[str]) -> str:
     return "; ".join(ranked[:MAX_REASONS]) + (f" (+{more} more)" if more > 0 else "")
 
 
-def designations_from_ftm(records: Iterable[dict]) -> dict[str, str]:
+def designations_from_ftm(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Party id -> the earliest designation date among the Sanction records naming it."""
     out: dict[str, str] = {}
     for record in records:

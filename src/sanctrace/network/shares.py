@@ -51,7 +51,7 @@ class Share:
         right = ")" if self.high_open else "]"
         return f"{left}{_num(self.low)}%, {_num(self.high)}%{right}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, float | str]:
         return {"low": self.low, "high": self.high, "text": self.text, "label": self.label()}
 
     def __add__(self, other: Share) -> Share:

@@ -40,16 +40,19 @@ class SignalConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise SignalConfigError(f"{path}: {unknown[0]}: unknown setting")
-        values: dict = {}
+        countries: dict[str, frozenset[str]] = {}
+        numbers: dict[str, int] = {}
         for key, value in data.items():
             if key in ("sanctioned_jurisdictions", "third_countries"):
                 if not isinstance(value, list):
                     raise SignalConfigError(f"{path}: {key}: a list of country codes is needed")
-                values[key] = frozenset(str(v).strip().lower() for v in value)
+                countries[key] = frozenset(str(v).strip().lower() for v in value)
             else:
                 if not isinstance(value, int) or value < 0:
                     raise SignalConfigError(f"{path}: {key}: a whole number ≥ 0 is needed")
-                values[key] = value
-        for key in ("sanctioned_jurisdictions", "third_countries"):
-            values.setdefault(key, frozenset())
-        return cls(**values)
+                numbers[key] = value
+        return cls(
+            sanctioned_jurisdictions=countries.get("sanctioned_jurisdictions", frozenset()),
+            third_countries=countries.get("third_countries", frozenset()),
+            **numbers,
+        )

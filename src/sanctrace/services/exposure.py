@@ -59,6 +59,7 @@ __all__ = [
     "flags_for",
     "risk_of",
     "unit_of",
+    "warm_up",
 ]
 
 
@@ -494,3 +495,12 @@ def risk_of(result: Exposure) -> Risk:
     if result.stopped:
         return Risk("none", "allow", "flows stop at another exchange")
     return Risk("none", "allow", "no flagged funds within the hop limit")
+
+
+def warm_up() -> None:
+    """Compile the exposure kernels (about 20 s the first time, cached on disk afterwards), so
+    that a server does it before it listens rather than on its first request."""
+    from sanctrace.chain import exposure, exposure_account
+
+    exposure.warm_up()
+    exposure_account.warm_up()
