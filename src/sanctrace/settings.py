@@ -8,6 +8,7 @@ Interfaces build one ``Settings`` (the environment, then their own options such 
 | ``SANCTRACE_DB`` | ``db``: database URL | ``sqlite:///sanctrace.db`` |
 | ``SANCTRACE_DATA_DIR`` | ``data_dir``: downloaded lists, the chain store | ``./sanctrace-data`` |
 | ``SANCTRACE_SOURCES`` | ``sources``: TOML file of list URLs | the packaged ``lists/sources.toml`` |
+| ``SANCTRACE_RULES`` | ``rules``: YAML file of monitoring rules | the packaged ``monitor/rules/rules.yml`` |
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
     db: str = Field(default=DEFAULT_DB, min_length=1)
     data_dir: Path = DEFAULT_DATA_DIR
     sources: Path | None = None
+    rules: Path | None = None
 
     @property
     def chain_dir(self) -> Path:

@@ -37,8 +37,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sanctrace.chain.graph import TableLike, UtxoGraph, id_dtype
 
@@ -64,12 +66,14 @@ def is_coinjoin(input_addresses: Sequence[str | None], output_values: Sequence[i
     return top == participants and value not in DUST_VALUES
 
 
-def coinjoin_mask(graph: UtxoGraph) -> np.ndarray:
+def coinjoin_mask(graph: UtxoGraph) -> NDArray[np.bool_]:
     """The CoinJoin rule over every transaction of ``graph``, vectorised (bool per tx)."""
     n_tx = graph.n_tx
     n_in, n_out = graph.input_counts(), graph.output_counts()
     participants = (n_out + 1) // 2
-    cand = (n_in >= 2) & (n_out >= 3) & (participants <= n_in) & ~graph.tx_coinbase
+    cand: NDArray[np.bool_] = (
+        (n_in >= 2) & (n_out >= 3) & (participants <= n_in) & ~graph.tx_coinbase
+    )
     if not cand.any():
         return cand
     tx_of_in = np.repeat(np.arange(n_tx), n_in)
@@ -99,7 +103,8 @@ def coinjoin_mask(graph: UtxoGraph) -> np.ndarray:
     ok = (bl == participants[bt]) & ~np.isin(bv, DUST_VALUES)
     result = np.zeros(n_tx, bool)
     result[bt[ok]] = True
-    return result & cand
+    both: NDArray[np.bool_] = result & cand
+    return both
 
 
 # ---------------------------------------------------------------------------- union-find
@@ -130,8 +135,8 @@ class UnionFind:
         self.size[ra] += self.size[rb]
         return True
 
-    def _roots(self, x: np.ndarray) -> np.ndarray:
-        r = self.parent[x]
+    def _roots(self, x: np.ndarray) -> NDArray[np.signedinteger[Any]]:
+        r: NDArray[np.signedinteger[Any]] = self.parent[x]
         while True:
             up = self.parent[r]
             if np.array_equal(up, r):
@@ -329,7 +334,9 @@ class Clustering:
 
 
 def cluster_addresses(
-    graph_or_tables: UtxoGraph | Sequence[TableLike] | dict,
+    graph_or_tables: UtxoGraph
+    | tuple[TableLike | None, TableLike, TableLike]
+    | dict[str, TableLike | None],
     coinjoin_filter: bool = True,
     coinjoin_flags: np.ndarray | None = None,
 ) -> Clustering:

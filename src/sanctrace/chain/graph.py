@@ -47,12 +47,14 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeAlias
 
 import numpy as np
-from numpy.typing import NDArray
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from sanctrace.chain.addresses import normalise
-from sanctrace.chain.interner import Interner, hash_strings, id_dtype  # noqa: F401 - re-exported
+from sanctrace.chain.interner import Interner
+from sanctrace.chain.interner import hash_strings as hash_strings  # re-exported
+from sanctrace.chain.interner import id_dtype as id_dtype  # re-exported
 from sanctrace.errors import SanctraceError
 
 BATCH_ROWS = 1 << 18
@@ -360,15 +362,15 @@ class AccountGraph:
     addresses: Interner
     tokens: Interner  # token contract, "" for the native coin
     transfers: pa.Table  # the source rows, row e = edge e (exact amounts, tx hashes)
-    src: NDArray[np.signedinteger[Any]]  # address id (int32, or int64 past 2**31 addresses)
-    dst: NDArray[np.signedinteger[Any]]
+    src: np.ndarray
+    dst: np.ndarray
     amount: np.ndarray  # float64 base units (exact value: ``exact_amount``)
     time: np.ndarray  # int64
     token: np.ndarray  # token id
     out_ptr: np.ndarray
-    out_edges: NDArray[np.signedinteger[Any]]  # edge ids grouped by sender, time order within
+    out_edges: np.ndarray  # edge ids grouped by sender, time order within
     in_ptr: np.ndarray
-    in_edges: NDArray[np.signedinteger[Any]]  # edge ids grouped by receiver, time order within
+    in_edges: np.ndarray  # edge ids grouped by receiver, time order within
 
     @classmethod
     def from_table(
@@ -454,11 +456,13 @@ class AccountGraph:
 
     def out_neighbours(self, node: int) -> NDArray[np.signedinteger[Any]]:
         """Receivers of ``node``'s transfers, one per transfer, in time order."""
-        return self.dst[self.out_edges_of(node)]
+        receivers: NDArray[np.signedinteger[Any]] = self.dst[self.out_edges_of(node)]
+        return receivers
 
     def in_neighbours(self, node: int) -> NDArray[np.signedinteger[Any]]:
         """Senders of the transfers ``node`` received, one per transfer, in time order."""
-        return self.src[self.in_edges_of(node)]
+        senders: NDArray[np.signedinteger[Any]] = self.src[self.in_edges_of(node)]
+        return senders
 
     def exact_amount(self, edge: int) -> int:
         return int(self.transfers.column("amount")[edge].as_py())

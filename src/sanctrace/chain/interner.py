@@ -12,6 +12,7 @@ from bisect import bisect_right
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 _U64 = np.uint64
 
@@ -24,26 +25,31 @@ def id_dtype(count: int) -> type[np.signedinteger]:
 # ------------------------------------------------------------------------------ hashing
 
 
-def _splitmix(z: np.ndarray) -> np.ndarray:
+def _splitmix(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
     z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
-    return z ^ (z >> _U64(31))
+    out: NDArray[np.uint64] = z ^ (z >> _U64(31))
+    return out
 
 
-def _fmix(z: np.ndarray) -> np.ndarray:
+def _fmix(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
     z = (z ^ (z >> _U64(33))) * _U64(0xFF51AFD7ED558CCD)
     z = (z ^ (z >> _U64(33))) * _U64(0xC4CEB9FE1A85EC53)
-    return z ^ (z >> _U64(33))
+    out: NDArray[np.uint64] = z ^ (z >> _U64(33))
+    return out
 
 
 def _as_strings(values: object) -> pa.Array:
+    arr: pa.Array  # pyarrow has no type information: this is ``Any`` to mypy
     if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    if not isinstance(values, pa.Array):
-        values = pa.array(values, type=pa.string())
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        values = pc.cast(values, pa.string())
-    return values
+        arr = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    elif isinstance(values, pa.Array):
+        arr = values
+    else:
+        arr = pa.array(values, type=pa.string())
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pc.cast(arr, pa.string())
+    return arr
 
 
 def _hash_words(words: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +204,8 @@ class Interner:
         if not 0 <= ident < self.size:
             raise IndexError(f"id {ident} out of range 0..{self.size - 1}")
         k = bisect_right(self._starts, ident) - 1
-        return self._chunks[k][ident - self._starts[k]].as_py()
+        text: str = self._chunks[k][ident - self._starts[k]].as_py()
+        return text
 
     def strings(self) -> pa.Array:
         """All strings, id order."""
@@ -209,4 +216,5 @@ class Interner:
     @property
     def nbytes(self) -> int:
         keys = sum(h.nbytes + lo.nbytes + i.nbytes for h, lo, i in self._runs)
-        return keys + sum(c.nbytes for c in self._chunks)
+        chunks: int = sum(c.nbytes for c in self._chunks)
+        return keys + chunks

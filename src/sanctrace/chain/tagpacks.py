@@ -29,6 +29,7 @@ import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -45,9 +46,25 @@ from sanctrace.chain.tags import (
     merge_problems,
 )
 
-INHERITED = ("label", "source", "currency", "network", "context", "confidence", "lastmod")
+INHERITED: tuple[str, ...] = (
+    "label",
+    "source",
+    "currency",
+    "network",
+    "context",
+    "confidence",
+    "lastmod",
+)
 INHERITED += ("is_cluster_definer", "category", "abuse", "actor", "concepts", "tag_type")
-TEXT_FIELDS = ("label", "source", "currency", "network", "category", "abuse", "actor")
+TEXT_FIELDS: tuple[str, ...] = (
+    "label",
+    "source",
+    "currency",
+    "network",
+    "category",
+    "abuse",
+    "actor",
+)
 TEXT_FIELDS += ("confidence", "tag_type")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -176,7 +193,7 @@ def _kind(value: object) -> str:
 def _read_tag(
     path: Path,
     n: int,
-    header: dict,
+    header: dict[str, Any],  # YAML values
     item: object,
     title: str,
     levels: Mapping[str, int],

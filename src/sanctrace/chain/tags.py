@@ -17,9 +17,9 @@ Sources (every one yields ``Tag`` records with canonical addresses, see ``chain.
 An address that fails validation is kept (``valid=False``, ``reason``) and reported; chains
 without a validator here (Solana, EOS …) give ``valid=None``.
 
-``TagIndex`` answers ``tags_for(address)`` with one dict lookup after a cheap case fold (EVM hex
-and bech32 are case-insensitive), and, given a ``Clustering``, ``cluster_tags(address)``: the
-tags of every address in the same cluster, each with the chain of co-spends that links them.
+``fold`` is the lookup key of an address (a cheap case fold: EVM hex and bech32 are
+case-insensitive); ``ClusterPath`` says how an address comes to carry a tag, through the chain of
+co-spends that links it to the tagged address.
 """
 
 from __future__ import annotations
@@ -29,8 +29,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import pyarrow as pa
 
 from sanctrace.chain.addresses import (
     ASSET_CHAINS,
@@ -43,7 +41,7 @@ from sanctrace.chain.addresses import (
 from sanctrace.errors import SanctraceError
 
 if TYPE_CHECKING:
-    from sanctrace.chain.cluster import Clustering, Hop
+    from sanctrace.chain.cluster import Hop
 
 # GraphSense's confidence levels (schema/confidence.csv): name → 0–100.
 DEFAULT_CONFIDENCE: dict[str, int] = {
@@ -137,7 +135,7 @@ class TagReadResult:
 
 def merge_problems(problems: Iterable[TagProblem]) -> list[TagProblem]:
     """One problem per (file, field, message, skipped) for problems not about one address."""
-    merged: dict[tuple, list[str]] = {}
+    merged: dict[tuple[str, str, str, bool], list[str]] = {}
     out: list[TagProblem] = []
     for p in problems:
         if p.address is not None:
@@ -195,8 +193,15 @@ def fold(address: str) -> str:
 _ROW_FIELDS = ("entity_id", "caption", "asset", "chain", "address", "source", "snapshot_id")
 
 
+def _snapshot_id(value: object) -> int | None:
+    """A row's snapshot id: databases give an int (or None); text is parsed."""
+    if value is None or isinstance(value, int):
+        return value
+    return int(str(value))
+
+
 def tags_from_snapshot_rows(
-    rows: Iterable[Sequence | Mapping], jurisdiction: str | None = None
+    rows: Iterable[Sequence[object] | Mapping[str, object]], jurisdiction: str | None = None
 ) -> list[Tag]:
     """Tags of category ``sanctioned`` from list-snapshot address rows (module docstring)."""
     tags = []
@@ -205,17 +210,19 @@ def tags_from_snapshot_rows(
             values = [row.get(k) for k in _ROW_FIELDS]
         else:
             values = list(row)
-        entity_id, caption, asset, chain, raw, source, snapshot_id = values
-        raw = str(raw or "")
-        asset = str(asset or "")
+        entity_id, caption, asset_cell, chain_cell, raw_cell, source_cell, snapshot_cell = values
+        raw = str(raw_cell or "")
+        asset = str(asset_cell or "")
+        valid: bool | None
         if asset:
             parsed = parse_address(asset, raw)
-            chain = chain or parsed.chain
+            chain = str(chain_cell or "") or parsed.chain
             valid, reason = parsed.valid, parsed.reason
         else:
-            chain = chain or guess_chain(raw) or ""
+            chain = str(chain_cell or "") or guess_chain(raw) or ""
             _, chain, valid, reason = canonical_address(chain, raw)
-        source = str(source or "")
+        source = str(source_cell or "")
+        snapshot_id = _snapshot_id(snapshot_cell)
         tags.append(
             Tag(
                 address=normalise(chain, raw),
@@ -239,8 +246,16 @@ def tags_from_snapshot_rows(
 
 # ------------------------------------------------------------------------------------ CSV
 
-CSV_COLUMNS = ("address", "chain", "label", "category", "actor", "source", "confidence")
-CSV_COLUMNS += ("jurisdiction",)
+CSV_COLUMNS = (
+    "address",
+    "chain",
+    "label",
+    "category",
+    "actor",
+    "source",
+    "confidence",
+    "jurisdiction",
+)
 
 
 def confidence_value(value: object, levels: Mapping[str, int]) -> int | None:
@@ -283,7 +298,7 @@ def read_tag_csv(path: Path | str, levels: Mapping[str, int] | None = None) -> T
 
 
 def _csv_row(
-    path: Path, line: int, row: dict, levels: Mapping[str, int], result: TagReadResult
+    path: Path, line: int, row: Mapping[str, object], levels: Mapping[str, int], result: TagReadResult
 ) -> None:
     def cell(name: str) -> str | None:
         value = row.get(name)
@@ -329,7 +344,7 @@ def _csv_row(
     )
 
 
-# ---------------------------------------------------------------------------------- index
+# ------------------------------------------------------------------------------ cluster paths
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,77 +367,3 @@ class ClusterPath:
             f"{self.tagged_address} via {via}, which is {what}"
         )
 
-
-class TagIndex:
-    """Tags by address (dict lookup), and inherited through a ``Clustering``."""
-
-    def __init__(self, tags: Iterable[Tag] = (), clustering: Clustering | None = None) -> None:
-        self._by_key: dict[str, list[Tag]] = {}
-        self._count = 0
-        self.clustering = clustering
-        self._tagged: dict[int, list[int]] | None = None
-        self.extend(tags)
-
-    def __len__(self) -> int:
-        return self._count
-
-    def add(self, tag: Tag) -> None:
-        keys = {fold(tag.address), fold(tag.raw)} - {""}
-        for key in keys:
-            self._by_key.setdefault(key, []).append(tag)
-        self._count += 1
-        self._tagged = None
-
-    def extend(self, tags: Iterable[Tag]) -> None:
-        for tag in tags:
-            self.add(tag)
-
-    def tags_for(self, address: str, chain: str | None = None) -> list[Tag]:
-        found = self._by_key.get(fold(address))
-        if not found:
-            return []
-        return list(found) if chain is None else [t for t in found if t.chain == chain]
-
-    def attach(self, clustering: Clustering) -> None:
-        self.clustering = clustering
-        self._tagged = None
-
-    def _tagged_by_cluster(self) -> dict[int, list[int]]:
-        if self._tagged is None:
-            assert self.clustering is not None
-            graph, chain = self.clustering.graph, self.clustering.chain
-            names = sorted(
-                {t.address for ts in self._by_key.values() for t in ts if t.chain == chain}
-            )
-            ids = graph.addresses.lookup(pa.array(names, pa.string())) if names else []
-            tagged: dict[int, list[int]] = {}
-            for name, ident in zip(names, ids, strict=True):
-                if ident >= 0 and graph.addresses.string(int(ident)) == name:
-                    cluster = int(self.clustering.labels[ident])
-                    tagged.setdefault(cluster, []).append(int(ident))
-            self._tagged = tagged
-        return self._tagged
-
-    def cluster_tags(self, address: str) -> list[tuple[Tag, ClusterPath]]:
-        """Tags of ``address`` and of every address in its cluster, with the path of how.
-
-        Without a clustering, or for an address the graph does not know, only its own tags.
-        """
-        clustering = self.clustering
-        own = self.tags_for(address)
-        if clustering is None:
-            return [(t, ClusterPath(address, None, address)) for t in own]
-        try:
-            ident = clustering.graph.address_id(address)
-        except KeyError:
-            return [(t, ClusterPath(address, None, address)) for t in own]
-        name, chain = clustering.graph.addresses.string(ident), clustering.chain
-        cluster = int(clustering.labels[ident])
-        result = [(t, ClusterPath(name, cluster, name)) for t in own if t.chain == chain]
-        others = [i for i in self._tagged_by_cluster().get(cluster, []) if i != ident]
-        paths = clustering.paths_from(ident, others) if others else {}
-        for other in others:
-            tagged = clustering.graph.addresses.string(other)
-            route = ClusterPath(name, cluster, tagged, tuple(paths[other]))
-            result.extend((t, route) for t in self.tags_for(tagged, chain))
-        return result

@@ -226,3 +226,69 @@ tags = sa.Table(
     sa.Index(None, "address"),
     sa.Index(None, "tag_set_id"),
 )
+
+# --- monitoring: events, decisions, alerts (migration 0005) ------------------------------------
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("customer_id", sa.String(128), nullable=False),
+    # Copied out of the payload for the lookback and the windowed rules.
+    sa.Column("chain", sa.String(32)),
+    sa.Column("asset", sa.String(64)),
+    sa.Column("amount", sa.String(64)),  # the decimal string as sent
+    sa.Column("address", sa.Text),  # deposit: the exchange's address; withdrawal: destination
+    sa.Column("payload", sa.JSON, nullable=False),  # the validated record, as JSON
+    sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("event_id"),
+    sa.Index(None, "customer_id", "time"),
+    sa.Index(None, "type", "time"),
+    sa.Index(None, "address"),
+)
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("decision_id", sa.String(36), nullable=False),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # deposit | withdrawal
+    sa.Column("customer_id", sa.String(128), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decision", sa.String(8), nullable=False),  # allow | hold | block
+    sa.Column("reasons", sa.JSON, nullable=False),
+    sa.Column("inputs", sa.JSON, nullable=False),  # the exact request
+    sa.Column("snapshots", sa.JSON, nullable=False),  # {source: snapshot id}
+    sa.Column("rules_version", sa.String(64), nullable=False),
+    sa.Column("engine_version", sa.String(32), nullable=False),
+    sa.UniqueConstraint("decision_id"),
+    sa.Index(None, "event_id"),
+    sa.Index(None, "customer_id", "decided_at"),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("customer_id", sa.String(128)),  # null: no customer known (a counterparty)
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(8), nullable=False),  # alert | hold | block
+    sa.Column("subject", sa.Text, nullable=False),  # what it is about: an address, a name …
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("summary_ja", sa.Text, nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.Column("evidence_key", sa.String(64), nullable=False),  # duplicates share it
+    sa.Column("decision_id", sa.String(36)),
+    sa.Column("event_id", sa.String(128)),
+    sa.Column("snapshot_id", sa.Integer),  # the list snapshot that caused it (lookback)
+    sa.Column("count", sa.Integer, nullable=False, default=1),
+    sa.Column("status", sa.String(16), nullable=False),  # open | closed
+    sa.Index(None, "customer_id", "time"),
+    sa.Index(None, "rule", "time"),
+    sa.Index(None, "rule", "subject", "evidence_key"),
+)

@@ -1,0 +1,150 @@
+"""Repository for monitoring: exchange events, decisions and alerts.
+
+Functions take an open connection, so the caller owns the transaction. Events are stored once
+per ``event_id``; an alert that repeats an open one (same rule, subject and evidence key) adds
+to its count instead of a new row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from sanctrace.store.snapshots import now
+from sanctrace.store.tables import alerts, decisions, events
+
+__all__ = [
+    "EVENT_COLUMNS",
+    "add_alert",
+    "event_rows",
+    "find_alerts",
+    "find_decision",
+    "insert_decision",
+    "insert_events",
+    "known_event_ids",
+]
+
+# The columns copied out of an event's payload (besides id, type, time and customer).
+EVENT_COLUMNS = ("chain", "asset", "amount", "address")
+BATCH = 1000
+
+
+def known_event_ids(conn: sa.Connection, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are stored already."""
+    found: set[str] = set()
+    for start in range(0, len(ids), BATCH):
+        chunk = list(ids[start : start + BATCH])
+        found.update(
+            conn.execute(sa.select(events.c.event_id).where(events.c.event_id.in_(chunk))).scalars()
+        )
+    return found
+
+
+def insert_events(conn: sa.Connection, records: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Store events not stored before; returns the ids stored now (a repeated id is skipped).
+
+    Each record: ``event_id``, ``type``, ``time``, ``customer_id``, ``payload`` and optionally
+    the ``EVENT_COLUMNS``."""
+    rows = list(records)
+    seen = known_event_ids(conn, [r["event_id"] for r in rows])
+    stamp = now()
+    fresh: list[dict[str, Any]] = []
+    for r in rows:
+        if r["event_id"] in seen:
+            continue
+        seen.add(r["event_id"])  # the same id twice in one batch stores once
+        fresh.append(
+            {
+                "event_id": r["event_id"],
+                "type": r["type"],
+                "time": r["time"],
+                "customer_id": r["customer_id"],
+                "payload": r["payload"],
+                "stored_at": stamp,
+                **{c: r.get(c) for c in EVENT_COLUMNS},
+            }
+        )
+    for start in range(0, len(fresh), BATCH):
+        conn.execute(events.insert(), fresh[start : start + BATCH])
+    return [r["event_id"] for r in fresh]
+
+
+def event_rows(
+    conn: sa.Connection,
+    *,
+    customer_id: str | None = None,
+    types: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    addresses: Sequence[str] | None = None,
+) -> list[sa.Row[Any]]:
+    """Stored events in time order, filtered by customer, type, time range (``since`` <= time
+    <= ``until``) and address."""
+    query = sa.select(events)
+    if customer_id is not None:
+        query = query.where(events.c.customer_id == customer_id)
+    if types:
+        query = query.where(events.c.type.in_(list(types)))
+    if since is not None:
+        query = query.where(events.c.time >= since)
+    if until is not None:
+        query = query.where(events.c.time <= until)
+    if addresses is not None:
+        query = query.where(events.c.address.in_(list(addresses)))
+    return list(conn.execute(query.order_by(events.c.time, events.c.id)))
+
+
+def insert_decision(conn: sa.Connection, values: Mapping[str, Any]) -> None:
+    """Store one decision (``decision_id``, ``event_id``, ``kind``, ``customer_id``,
+    ``decided_at``, ``decision``, ``reasons``, ``inputs``, ``snapshots``, ``rules_version``,
+    ``engine_version``)."""
+    conn.execute(decisions.insert().values(**values))
+
+
+def find_decision(conn: sa.Connection, decision_id: str) -> sa.Row[Any] | None:
+    return conn.execute(
+        sa.select(decisions).where(decisions.c.decision_id == decision_id)
+    ).one_or_none()
+
+
+def add_alert(conn: sa.Connection, values: Mapping[str, Any]) -> tuple[int, bool]:
+    """Store an alert, or count it on the open alert it repeats; returns (alert id, new)."""
+    same = conn.execute(
+        sa.select(alerts.c.id).where(
+            alerts.c.rule == values["rule"],
+            alerts.c.subject == values["subject"],
+            alerts.c.evidence_key == values["evidence_key"],
+            alerts.c.status == "open",
+        )
+    ).first()
+    if same is not None:
+        conn.execute(alerts.update().where(alerts.c.id == same.id).values(count=alerts.c.count + 1))
+        return int(same.id), False
+    row = {"time": now(), "count": 1, "status": "open", **values}
+    alert_id = conn.execute(alerts.insert().values(**row)).inserted_primary_key[0]
+    return int(alert_id), True
+
+
+def find_alerts(
+    conn: sa.Connection,
+    *,
+    customer_id: str | None = None,
+    rule: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+) -> list[sa.Row[Any]]:
+    """Alerts, newest first, filtered by customer, rule and status."""
+    query = sa.select(alerts)
+    if customer_id is not None:
+        query = query.where(alerts.c.customer_id == customer_id)
+    if rule is not None:
+        query = query.where(alerts.c.rule == rule)
+    if status is not None:
+        query = query.where(alerts.c.status == status)
+    query = query.order_by(alerts.c.time.desc(), alerts.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query))
