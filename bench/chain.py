@@ -10,8 +10,7 @@
   clusters form as on a real chain), inputs per second and peak memory (tracemalloc, which
   sees numpy's buffers), against a pure-Python dict union-find on the first million inputs of
   the same workload (same partition checked; the ratio is the speed-up);
-* the whole 2009 chain (shared data) built and clustered, as a real-data sanity line;
-* the GraphSense TagPacks read, and ``TagIndex.tags_for`` per lookup (hits and misses).
+* the whole 2009 chain (shared data) built and clustered, as a real-data sanity line.
 
 Run: ``PYTHONPATH=src python bench/chain.py [--quick]``; prints a table and writes
 ``bench/results/chain.json``.
@@ -250,26 +249,6 @@ def chain_2009() -> dict:
     }
 
 
-def tag_lookup() -> dict:
-    folder = DATA / "chain" / "tags" / "graphsense"
-    if not folder.exists():
-        return {"skipped": f"{folder} not found"}
-    from sanctrace.chain.tagpacks import read_tagpack_folder
-    from sanctrace.chain.tags import TagIndex
-
-    start = time.perf_counter()
-    read = read_tagpack_folder(folder)
-    seconds = time.perf_counter() - start
-    index = TagIndex(read.tags)
-    probes = [t.raw for t in read.tags] + [f"1Unknown{i:026d}" for i in range(len(read.tags))]
-    start = time.perf_counter()
-    for _ in range(10):
-        for probe in probes:
-            index.tags_for(probe)
-    per_lookup = (time.perf_counter() - start) / (10 * len(probes))
-    return {"tags": len(read.tags), "read_seconds": seconds, "tags_for_us": per_lookup * 1e6}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
@@ -286,7 +265,6 @@ def main() -> None:
         "utxo_graph_memory": graph_memory(1_000_000 // scale),
         "clustering": clustering(10_000_000 // scale, 3_000_000 // scale, 1_000_000 // scale),
         "chain_2009": chain_2009(),
-        "tag_index": tag_lookup(),
     }
     finish("chain", results)
 

@@ -1,20 +1,18 @@
-"""Attribution tags: GraphSense TagPacks, list snapshots (OFAC), users' CSV, the index, and tags
-inherited through clusters."""
+"""Attribution tags: GraphSense TagPacks, list snapshots (OFAC), users' CSV, lookup keys, and
+how a cluster path is described."""
 
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sanctrace.chain.addresses import parse_address
-from sanctrace.chain.cluster import cluster_addresses
+from sanctrace.chain.cluster import Hop
 from sanctrace.chain.tagpacks import (
     read_actors,
     read_confidence_levels,
@@ -24,9 +22,9 @@ from sanctrace.chain.tagpacks import (
 from sanctrace.chain.tags import (
     DEFAULT_CONFIDENCE,
     SANCTIONED,
+    ClusterPath,
     Tag,
     TagError,
-    TagIndex,
     chain_of,
     fold,
     jurisdiction_of,
@@ -36,6 +34,16 @@ from sanctrace.chain.tags import (
 
 TAGPACKS = Path("chain/tags/graphsense")
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chain" / "tags"
+
+
+def _tags_for(tags: list[Tag], address: str, chain: str | None = None) -> list[Tag]:
+    """The tags whose canonical or raw address has the lookup key (``fold``) of ``address``."""
+    key = fold(address)
+    return [
+        t
+        for t in tags
+        if key in {fold(t.address), fold(t.raw)} and (chain is None or t.chain == chain)
+    ]
 
 
 # ------------------------------------------------------------------------------- TagPacks
@@ -70,17 +78,13 @@ def test_every_tagpack_address_tags(shared_data, packs):
         assert (name, (number,), tag.raw) in reported and tag.reason
     assert len(packs.tags) - len(invalid) == entries - len(invalid)
     assert 0 < len(invalid) < 50
-    index = TagIndex(packs.tags)
-    assert len(index) == entries
     for tag in packs.tags:
-        assert tag in index.tags_for(tag.raw)
-        assert tag in index.tags_for(tag.address, tag.chain)
+        assert fold(tag.raw) and fold(tag.address)
         assert tag.source and tag.label is not None
 
 
 def test_tagpack_fields_inherited_and_mapped(packs):
-    index = TagIndex(packs.tags)
-    found = index.tags_for("1JHdQHkBZiim1cb4hyUh2PbzEbbg6z2TrF")
+    found = _tags_for(packs.tags, "1JHdQHkBZiim1cb4hyUh2PbzEbbg6z2TrF")
     assert {t.origin.split(":")[0] for t in found} == {"sinbad_io.yaml", "ofac.yaml"}
     sinbad = next(t for t in found if t.actor == "sinbadio")
     assert (sinbad.chain, sinbad.label, sinbad.category) == ("btc", "sinbad.io", "mixing_service")
@@ -88,14 +92,14 @@ def test_tagpack_fields_inherited_and_mapped(packs):
     assert sinbad.source == "https://ofac.treasury.gov/recent-actions/20231129"
     hydra = [t for t in packs.tags if t.actor == "hydramarket"]
     assert len(hydra) == 117 and {t.jurisdiction for t in hydra} == {"RU"}
-    lazarus = index.tags_for("3LU8wRu4ZnXP4UM8Yo6kkTiGHM9BubgyiG", "btc")
+    lazarus = _tags_for(packs.tags, "3LU8wRu4ZnXP4UM8Yo6kkTiGHM9BubgyiG", "btc")
     assert lazarus and lazarus[0].abuse == "sanction" and lazarus[0].category == "user"
-    wasabi = index.tags_for("BC1QS604C7JV6AMK4CXQLNVUXV26HV3E48CDS4M0EW")  # bech32 case folded
+    wasabi = _tags_for(packs.tags, "BC1QS604C7JV6AMK4CXQLNVUXV26HV3E48CDS4M0EW")  # bech32 case folded
     assert wasabi and wasabi[0].cluster_definer is True and wasabi[0].confidence == 50
     # ETH addresses are lower-cased, whatever case the query uses.
     tornado = [t for t in packs.tags if t.actor == "tornado"]
     assert all(t.address == t.address.lower() and t.chain == "eth" for t in tornado)
-    assert index.tags_for(tornado[0].address.upper().replace("0X", "0x"))
+    assert _tags_for(packs.tags, tornado[0].address.upper().replace("0X", "0x"))
     usdt = [t for t in packs.tags if t.label == "USDT_blacklisted"]
     assert len(usdt) == 774 and {t.confidence for t in usdt} == {100}
 
@@ -229,10 +233,9 @@ def test_all_ofac_addresses_tag_as_sanctioned(shared_data):
     rows = _ofac_rows(shared_data)
     tags = tags_from_snapshot_rows(rows)
     assert len(tags) == len(rows) > 1_300
-    index = TagIndex(tags)
     for row, tag in zip(rows, tags, strict=True):
-        found = index.tags_for(row[4])
-        assert tag in found and all(t.category == SANCTIONED for t in found)
+        assert fold(row[4]) in {fold(tag.address), fold(tag.raw)}
+        assert tag.category == SANCTIONED
         assert (tag.jurisdiction, tag.confidence, tag.source) == ("US", 100, "us_ofac_sdn")
         assert (
             tag.entity_id == row[0]
@@ -240,7 +243,7 @@ def test_all_ofac_addresses_tag_as_sanctioned(shared_data):
             and tag.label == (row[1] or row[0])
         )
         assert tag.chain
-    tron_as_btc = index.tags_for("TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq")
+    tron_as_btc = _tags_for(tags, "TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq")
     assert tron_as_btc and all(t.chain == "trx" for t in tron_as_btc)
     assert any(t.valid is False for t in tron_as_btc)
     hydra = [t for t in tags if t.label == "HYDRA MARKET"]
@@ -305,74 +308,24 @@ def test_chain_of_codes():
     assert fold(" BitcoinCash:QPNRAY ") == "qpnray" and fold("1Abc") == "1Abc"
 
 
-# ------------------------------------------------------------------------------ the index
+# ------------------------------------------------------------------------------ cluster paths
 
 
 def _tag(address: str, label: str, chain: str = "btc", **kw) -> Tag:
     return Tag(address, chain, label, kw.pop("category", None), None, "test", 50, None, **kw)
 
 
-def test_tags_for_is_a_dict_lookup():
-    index = TagIndex(_tag(f"1addr{i}", f"l{i}") for i in range(50_000))
-    probes = [f"1addr{i}" for i in range(0, 50_000, 7)] + [f"1none{i}" for i in range(7_000)]
-    start = time.perf_counter()
-    hits = sum(len(index.tags_for(p)) for p in probes)
-    per_lookup = (time.perf_counter() - start) / len(probes)
-    assert hits == len(range(0, 50_000, 7))
-    assert per_lookup < 20e-6  # about a microsecond; generous for slow CI machines
-    assert index.tags_for("1addr3", "eth") == []
-
-
-def _tables(spec):
-    tx, ins, outs = [], [], []
-    for height, (txid, spends, made) in enumerate(spec):
-        tx.append({"txid": txid, "block_height": height})
-        for n, (prev, index) in enumerate(spends):
-            ins.append({"txid": txid, "index": n, "prev_txid": prev, "prev_index": index})
-        for n, address in enumerate(made):
-            outs.append({"txid": txid, "index": n, "value": 10, "address": address})
-    return pa.Table.from_pylist(tx), pa.Table.from_pylist(ins), pa.Table.from_pylist(outs)
-
-
 def _t(n: int) -> str:
     return f"{n:064x}"
 
 
-def test_cluster_inherits_tags_with_path():
-    spec = [
-        (_t(1), [], ["1A", "1B", "1C", "1D"]),
-        (_t(2), [(_t(1), 0), (_t(1), 1)], ["1E"]),  # 1A + 1B
-        (_t(3), [(_t(1), 2), (_t(1), 3)], ["1F"]),  # 1C + 1D
-        (_t(4), [(_t(2), 0), (_t(3), 0)], ["1G"]),  # 1E + 1F
-    ]
-    g = cluster_addresses(_tables(spec)).graph
-    # 1A-1B, 1C-1D, and 1E-1F are three clusters; join 1B and 1D through one more spend.
-    spec.append((_t(5), [], ["1B", "1D"]))
-    spec.append((_t(6), [(_t(5), 0), (_t(5), 1)], ["1H"]))
-    clustering = cluster_addresses(_tables(spec))
-    assert g.n_addresses < clustering.graph.n_addresses
+def test_cluster_path_describe():
     sanctioned = tags_from_snapshot_rows([("e1", "BAD GUY", "", "btc", "1C", "us_ofac_sdn", 1)])[0]
-    exchange = _tag("1A", "Some exchange", category="exchange")
-    index = TagIndex([sanctioned, exchange, _tag("1G", "elsewhere")], clustering)
-    found = index.cluster_tags("1B")
-    assert {(t.label, p.tagged_address) for t, p in found} == {
-        ("BAD GUY", "1C"),
-        ("Some exchange", "1A"),
-    }
-    tag, route = next((t, p) for t, p in found if t is sanctioned)
-    assert [h.txid for h in route.hops] == [_t(6), _t(3)]
-    text = route.describe(tag)
+    hops = (Hop("1B", "1D", _t(6)), Hop("1D", "1C", _t(3)))
+    text = ClusterPath("1B", 0, "1C", hops).describe(sanctioned)
     assert text.startswith(f"address 1B is in cluster 0 with 1C via tx {_t(6)} (1B with 1D)")
+    assert f", then tx {_t(3)} (1D with 1C)" in text
     assert text.endswith("which is tagged 'BAD GUY' [sanctioned] by us_ofac_sdn")
-    (own,) = index.cluster_tags("1A")[:1]
-    assert (
-        own[0] is exchange
-        and own[1].hops == ()
-        and "is tagged 'Some exchange'" in own[1].describe(own[0])
-    )
-    assert [t.label for t, _ in index.cluster_tags("1G")] == ["elsewhere"]
-    assert index.cluster_tags("1Unknown") == []
-    # Tags added after attaching are seen.
-    index.add(_tag("1H", "late"))
-    assert index.cluster_tags("1H") and [t.label for t, _ in index.cluster_tags("1H")] == ["late"]
-    assert TagIndex([exchange]).cluster_tags("1A")[0][1].cluster_id is None
+    exchange = _tag("1A", "Some exchange", category="exchange")
+    own = ClusterPath("1A", None, "1A")
+    assert own.describe(exchange) == "address 1A is tagged 'Some exchange' [exchange] by test"

@@ -100,8 +100,12 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
 }
 TABLES = tuple(SCHEMAS)
-ADDRESS_COLUMNS = (("outputs", "address"), ("inputs", "address"))
-ADDRESS_COLUMNS += (("transfers", "sender"), ("transfers", "receiver"))
+ADDRESS_COLUMNS = (
+    ("outputs", "address"),
+    ("inputs", "address"),
+    ("transfers", "sender"),
+    ("transfers", "receiver"),
+)
 HEIGHT_COLUMNS = (("blocks", "height"), ("transfers", "block_number"))
 
 
@@ -393,7 +397,7 @@ class _PartWriter:
     def _add_block(self, b: Block) -> None:
         self._put("blocks", (b.height, b.hash, b.prev_hash, b.merkle_root, b.time, len(b.txs)))
         for position, tx in enumerate(b.txs):
-            row = (
+            tx_row = (
                 tx.txid,
                 b.hash,
                 b.height,
@@ -406,9 +410,9 @@ class _PartWriter:
                 tx.size,
                 tx.vsize,
             )
-            self._put("transactions", row)
+            self._put("transactions", tx_row)
             for i, vin in enumerate(tx.inputs):
-                row = (
+                in_row = (
                     tx.txid,
                     i,
                     vin.prev_txid,
@@ -418,7 +422,7 @@ class _PartWriter:
                     vin.value,
                     vin.address,
                 )
-                self._put("inputs", row)
+                self._put("inputs", in_row)
             for i, out in enumerate(tx.outputs):
                 self._put("outputs", (tx.txid, i, out.value, out.script_type, out.address))
 

@@ -124,8 +124,9 @@ def add_alert(conn: sa.Connection, values: Mapping[str, Any]) -> tuple[int, bool
         conn.execute(alerts.update().where(alerts.c.id == same.id).values(count=alerts.c.count + 1))
         return int(same.id), False
     row = {"time": now(), "count": 1, "status": "open", **values}
-    alert_id = conn.execute(alerts.insert().values(**row)).inserted_primary_key[0]
-    return int(alert_id), True
+    key = conn.execute(alerts.insert().values(**row)).inserted_primary_key
+    assert key is not None
+    return int(key[0]), True
 
 
 def find_alerts(

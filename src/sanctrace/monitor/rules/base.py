@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from sanctrace.model import Match
@@ -144,11 +145,12 @@ class Facts(Protocol):
         address: str | None = None,
         txid: str | None = None,
         output_index: int | None = None,
-        sources: str = "flagged",
+        flagged_file: Path | None = None,
     ) -> dict[str, Any] | None:
         """The exposure answer (``services.exposure.ExposureAnswer.to_dict()``), or None when
-        the chain store holds no data for ``chain``. ``sources`` "coinbase" traces from the
-        coinbase outputs of attributed sanctioned miners instead of the flagged addresses."""
+        the chain store holds no data for ``chain`` or does not know the subject.
+        ``flagged_file`` replaces the flagged addresses (e.g. the payout addresses of
+        sanctioned miners) as ``chain exposure --flagged`` does."""
         ...
 
     def names(
