@@ -94,7 +94,8 @@ def test_tagpack_fields_inherited_and_mapped(packs):
     assert len(hydra) == 117 and {t.jurisdiction for t in hydra} == {"RU"}
     lazarus = _tags_for(packs.tags, "3LU8wRu4ZnXP4UM8Yo6kkTiGHM9BubgyiG", "btc")
     assert lazarus and lazarus[0].abuse == "sanction" and lazarus[0].category == "user"
-    wasabi = _tags_for(packs.tags, "BC1QS604C7JV6AMK4CXQLNVUXV26HV3E48CDS4M0EW")  # bech32 case folded
+    # bech32 is case folded
+    wasabi = _tags_for(packs.tags, "BC1QS604C7JV6AMK4CXQLNVUXV26HV3E48CDS4M0EW")
     assert wasabi and wasabi[0].cluster_definer is True and wasabi[0].confidence == 50
     # ETH addresses are lower-cased, whatever case the query uses.
     tornado = [t for t in packs.tags if t.actor == "tornado"]

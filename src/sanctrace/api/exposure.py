@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -14,8 +13,8 @@ from sanctrace.services.exposure import ExposureRequest, ExposureService
 
 __all__ = ["ExposureOut", "TransactionRequest", "exposure_router"]
 
-# The request's defaults are the service's, so the OpenAPI document shows what applies.
-_DEFAULT = {f.name: f.default for f in fields(ExposureRequest)}
+# The request's defaults are the service's (a dataclass keeps a field's default as the class
+# attribute), so the OpenAPI document shows what applies.
 
 
 class TransactionRequest(BaseModel):
@@ -29,11 +28,11 @@ class TransactionRequest(BaseModel):
     address: str | None = Field(default=None, min_length=1, max_length=200)
     chain: str | None = Field(default=None, max_length=16)
     direction: str = Field(
-        default=_DEFAULT["direction"], description="in (deposit) or out (withdrawal)"
+        default=ExposureRequest.direction, description="in (deposit) or out (withdrawal)"
     )
-    model: str = Field(default=_DEFAULT["model"], description="haircut, poison or fifo")
-    hops: int = Field(default=_DEFAULT["hops"], description="hop limit, 0..10")
-    paths: int = Field(default=_DEFAULT["paths"], description="evidence paths, 0..50")
+    model: str = Field(default=ExposureRequest.model, description="haircut, poison or fifo")
+    hops: int = Field(default=ExposureRequest.hops, description="hop limit, 0..10")
+    paths: int = Field(default=ExposureRequest.paths, description="evidence paths, 0..50")
     token: str | None = Field(default=None, max_length=100)  # account chains
 
 

@@ -14,15 +14,30 @@ annotations) and takes the lock around each query.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
 from sanctrace.chain import _taint as k
 from sanctrace.chain import _taint_query as q
-from sanctrace.chain._exposure_records import Exposure, Model, Path, Step, fill_breakdown
+from sanctrace.chain._exposure_records import (
+    Direction,
+    Exposure,
+    Model,
+    Path,
+    Step,
+    fill_breakdown,
+)
 from sanctrace.chain.flags import Flag, FlagIndex
 from sanctrace.chain.graph import UtxoGraph
+
+
+class OutputPlace(TypedDict):
+    """Where an output is: its transaction, index and address (the head of a stop row)."""
+
+    txid: str
+    output_index: int
+    address: str | None
 
 
 class SubjectQueries:
@@ -54,7 +69,7 @@ class SubjectQueries:
 
     def _sparse(
         self, txs: np.ndarray, seeds: np.ndarray, kinds: np.ndarray, kmap: np.ndarray, top: int
-    ) -> tuple:
+    ) -> tuple[np.ndarray, ...]:
         """``sparse_sweep`` over ``txs`` from ``seeds`` (see ``_taint_query``)."""
         g = self.graph
         scratch = self._query_structure()
@@ -80,7 +95,7 @@ class SubjectQueries:
         self.run()
         g = self.graph
         scratch = self._query_structure()
-        assert self._out_tx is not None
+        assert self._out_tx is not None and self._rank is not None
         value = int(g.out_value[outs].sum())
         hit = outs[self.hops[outs] >= 0]
         found = found_in = self._blank(subject, "in", value, float(self.tainted[outs].sum()))
@@ -181,14 +196,14 @@ class SubjectQueries:
         found.paths = self._paths(res, land.tolist(), top)
         return found
 
-    def _blank(self, subject: str, direction: str, value: int, tainted: float) -> Exposure:
+    def _blank(self, subject: str, direction: Direction, value: int, tainted: float) -> Exposure:
         fraction = tainted / value if value > 0 else 0.0
         return Exposure(
             subject,
             direction,
             self.model,
             self.hops_limit,
-            value,  # type: ignore[arg-type]
+            value,
             tainted,
             fraction,
             None,
@@ -215,7 +230,7 @@ class SubjectQueries:
                 }
             )
 
-    def _where(self, o: int) -> dict:
+    def _where(self, o: int) -> OutputPlace:
         g = self.graph
         assert self._out_tx is not None
         return {
@@ -224,7 +239,7 @@ class SubjectQueries:
             "address": g.address(int(g.out_address[o])),
         }
 
-    def _paths(self, res: tuple, targets: list[int], top: int) -> list[Path]:
+    def _paths(self, res: tuple[np.ndarray, ...], targets: list[int], top: int) -> list[Path]:
         """The ``top`` best evidence paths into ``targets`` (local slots of a sparse run)."""
         if top <= 0:
             return []

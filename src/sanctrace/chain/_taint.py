@@ -80,7 +80,7 @@ def topo_dfs(
         stack_k[0] = in_ptr[root]
         state[root] = 1
         while sp >= 0:
-            t = stack_tx[sp]
+            t: int = stack_tx[sp]
             k = stack_k[sp]
             if k < in_ptr[t + 1]:
                 stack_k[sp] = k + 1

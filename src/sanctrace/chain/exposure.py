@@ -24,6 +24,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path as FilePath
 
 import numpy as np
@@ -43,7 +44,8 @@ from sanctrace.chain._exposure_records import (
 from sanctrace.chain.addresses import normalise
 from sanctrace.chain.exposure_options import DEFAULT_HOPS, MAX_HOPS, MODELS, check_options
 from sanctrace.chain.flags import Flag, FlagIndex, FlagSet
-from sanctrace.chain.graph import UtxoGraph, id_dtype
+from sanctrace.chain.graph import UtxoGraph
+from sanctrace.chain.interner import id_dtype
 
 __all__ = [
     "DEFAULT_HOPS",
@@ -103,8 +105,8 @@ class NumberedNames:
             return -1
         return ident if 0 <= ident < self.size and self.string(ident) == text else -1
 
-    def lookup(self, values: object) -> np.ndarray:
-        texts = values.to_pylist() if isinstance(values, pa.Array) else list(values)  # type: ignore[attr-defined]
+    def lookup(self, values: pa.Array | Iterable[str | None]) -> np.ndarray:
+        texts = values.to_pylist() if isinstance(values, pa.Array) else list(values)
         return np.array([self.id_of(t) if t is not None else -1 for t in texts], np.int64)
 
     def strings(self) -> pa.Array:
@@ -145,7 +147,9 @@ def graph_from_arrays(
     in_address = np.where(known, address[np.maximum(in_output, 0)], -1).astype(address.dtype)
     return UtxoGraph(
         chain,
-        NumberedNames(n_tx, "", 64),
+        # NumberedNames stands in for Interner structurally; UtxoGraph (graph.py) names the
+        # class instead of a protocol.
+        NumberedNames(n_tx, "", 64),  # type: ignore[arg-type]
         NumberedNames(n_addr, "addr"),  # type: ignore[arg-type]
         np.full(n_tx, -1, np.int32),
         np.zeros(n_tx, np.int64),
@@ -395,7 +399,7 @@ class ExposureEngine(SubjectQueries):
         ]
         return pa.Table.from_arrays(columns, schema=TABLE_SCHEMA)
 
-    def write_csv(self, path: str | os.PathLike) -> int:
+    def write_csv(self, path: str | os.PathLike[str]) -> int:
         """Write ``table()`` as CSV atomically (temporary file, then rename); the row count."""
         import pyarrow.csv as pacsv
 
@@ -410,7 +414,7 @@ class ExposureEngine(SubjectQueries):
         except BaseException:
             FilePath(tmp).unlink(missing_ok=True)
             raise
-        return table.num_rows
+        return int(table.num_rows)
 
 
 def _strings(names: object, ids: np.ndarray) -> pa.Array:

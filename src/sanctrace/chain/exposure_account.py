@@ -241,8 +241,8 @@ class AccountExposure:
 
         ends = self._ends(ledger, lambda e: int(g.dst[e]) == a)
         needed, _ = self._backward(ledger, ends, None, through_sources=True)
-        senders = {int(g.src[ledger.edges[j]]) for j in needed}
-        self._groups(found, sorted(x for x in senders if self._flagged[x]), measure)
+        sender_ids = {int(g.src[ledger.edges[j]]) for j in needed}
+        self._groups(found, sorted(x for x in sender_ids if self._flagged[x]), measure)
         found.paths = self._paths(ledger, ends, top)
         return found
 
@@ -433,7 +433,7 @@ def warm_up() -> float:
     )
     flags = FlagSet({"x": [Flag("sanctioned", None, "x")]})
     for model in ("haircut", "poison"):
-        AccountExposure(AccountGraph.from_table(table), flags, model=model).address("b")  # type: ignore[arg-type]
+        AccountExposure(AccountGraph.from_table(table), flags, model=model).address("b")
     return time.perf_counter() - start
 
 

@@ -77,21 +77,21 @@ def _read_tagpacks(root: Path | None, packs: list[Path], seen: list[Path]) -> Ta
 
 def read_tag_files(paths: Iterable[Path | str], fmt: str | None = None) -> TagFileSet:
     """Read TagPack folders/files or tag CSV files as one set (see the module docstring)."""
-    paths = [Path(p) for p in paths]
+    given = [Path(p) for p in paths]
     if fmt is not None and fmt not in TAG_KINDS:
         raise TagError(f"--format {fmt!r}: one of {', '.join(TAG_KINDS)}")
-    if not paths:
+    if not given:
         raise TagError("PATH: no tag files given")
-    for path in paths:
+    for path in given:
         if not path.exists():
             raise TagError(f"{path}: no such file or folder")
-    kinds = {fmt or _kind_of(p) for p in paths}
+    kinds = {fmt or _kind_of(p) for p in given}
     if len(kinds) > 1:
-        raise TagError(f"{paths[0]}: TagPacks and CSV files mixed; load them as separate sets")
+        raise TagError(f"{given[0]}: TagPacks and CSV files mixed; load them as separate sets")
     kind = kinds.pop()
     result = TagReadResult()
     seen: list[Path] = []
-    for path in paths:
+    for path in given:
         if kind == "csv":
             files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
             for file in files:

@@ -298,7 +298,11 @@ def read_tag_csv(path: Path | str, levels: Mapping[str, int] | None = None) -> T
 
 
 def _csv_row(
-    path: Path, line: int, row: Mapping[str, object], levels: Mapping[str, int], result: TagReadResult
+    path: Path,
+    line: int,
+    row: Mapping[str, object],
+    levels: Mapping[str, int],
+    result: TagReadResult,
 ) -> None:
     def cell(name: str) -> str | None:
         value = row.get(name)
@@ -366,4 +370,3 @@ class ClusterPath:
             f"address {self.address} is in cluster {self.cluster_id} with "
             f"{self.tagged_address} via {via}, which is {what}"
         )
-

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from sanctrace.model import Entity, Match, NameKind, NameQuery
 from sanctrace.names.index import NameIndex
+from sanctrace.names.legal_forms import LegalForm
 from sanctrace.names.normalize import (
     NameToken,
     NormalizedName,
@@ -18,6 +20,7 @@ from sanctrace.names.normalize import (
 )
 from sanctrace.names.scorer import (
     WEIGHTS,
+    NameComparison,
     compare_names,
     effective_weight,
     evidence,
@@ -50,7 +53,7 @@ class Entry:
     schema: str
     caption: str
     snapshot_id: int | None
-    facts: dict = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -77,7 +80,7 @@ class Screener:
         self._weights: dict[str, float] = {}
 
     @classmethod
-    def from_entities(cls, entities: Iterable[Entity], **options) -> Screener:
+    def from_entities(cls, entities: Iterable[Entity], **options: Any) -> Screener:
         screener = cls(**options)
         for entity in entities:
             screener.add(entity)
@@ -129,7 +132,7 @@ class Screener:
         # Evidence can add at most this much; names further below the threshold are dropped
         # before their explanation is written.
         reach = floor - (0.0 if query.identifiers else EVIDENCE_HEADROOM)
-        found: dict[int, tuple[float, NormalizedName, IndexedName, object]] = {}
+        found: dict[int, tuple[float, NormalizedName, IndexedName, NameComparison]] = {}
         for qname in forms:
             name_ids = self.index.candidates(qname, self.limit)
             if only is not None:
@@ -194,7 +197,9 @@ class Screener:
                 forms.append(reading)
         return forms
 
-    def _compare_many(self, qname: NormalizedName, name_ids: list[int], reach: float = 0.0):
+    def _compare_many(
+        self, qname: NormalizedName, name_ids: list[int], reach: float = 0.0
+    ) -> Iterator[tuple[int, NameComparison]]:
         """Compare a query with many names through one token-similarity batch.
 
         Names whose best possible score (every token at its best similarity, no penalty)
@@ -239,9 +244,17 @@ class Screener:
         q_cover = (q_w[:, None] * row_best).sum(axis=0) / q_w.sum()
         col_best = matrix.max(axis=0)[cols]
         c_cover = np.add.reduceat(c_w * col_best, starts) / np.add.reduceat(c_w, starts)
-        return (0.5 * (q_cover + c_cover)).tolist()
+        bounds: list[float] = (0.5 * (q_cover + c_cover)).tolist()
+        return bounds
 
-    def _finish(self, query, qname, indexed: IndexedName, entry: Entry, comparison) -> Match:  # noqa: ANN001
+    def _finish(
+        self,
+        query: NameQuery,
+        qname: NormalizedName,
+        indexed: IndexedName,
+        entry: Entry,
+        comparison: NameComparison,
+    ) -> Match:
         score = comparison.score
         notes = [comparison.describe()]
         if indexed.kind == NameKind.WEAK_ALIAS:
@@ -279,7 +292,7 @@ def prepare(
 ) -> tuple[Entry, list[IndexedName]]:
     """The screener's view of an entity: its entry and its normalised names."""
     names: list[IndexedName] = []
-    forms: list = []
+    forms: list[LegalForm] = []
     for name in entity.names:
         for norm in variants(name.value, entity.schema):
             forms.extend(norm.legal_forms)

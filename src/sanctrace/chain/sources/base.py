@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Protocol, TypeAlias
 
 from sanctrace.chain.records import Block, Transfer
 from sanctrace.errors import SanctraceError
@@ -52,7 +53,11 @@ class ChainFormat(Protocol):
         ...
 
 
-def open_chain_file(path: Path) -> IO[bytes]:
+# What ``open_chain_file`` gives: a binary reader, decompressing or not.
+ChainFile: TypeAlias = gzip.GzipFile | bz2.BZ2File | io.BufferedReader
+
+
+def open_chain_file(path: Path) -> ChainFile:
     """Open a chain file for binary reading, decompressing ``.gz`` and ``.bz2`` transparently."""
     path = Path(path)
     try:

@@ -17,12 +17,15 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sanctrace.chain.records import Block, Transfer, Tx, TxIn, TxOut
 from sanctrace.chain.script import NO_ADDRESS_TYPES, classify, normalize_type
-from sanctrace.chain.sources.base import ChainParseError, open_chain_file
+from sanctrace.chain.sources.base import ChainFile, ChainParseError, open_chain_file
 from sanctrace.chain.sources.btc_raw import MAX_MONEY
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 REQUIRED_COLUMNS = ("hash", "block_hash", "block_number", "inputs", "outputs")
 _NULL_TXID = "00" * 32
@@ -105,7 +108,7 @@ def _address(kind: str, addresses: Any) -> str | None:
     return address if isinstance(address, str) else None
 
 
-def _ordered(items: Any, field: str) -> list[dict]:
+def _ordered(items: Any, field: str) -> list[dict[str, Any]]:
     if items is None:
         return []
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
@@ -212,7 +215,7 @@ class BtcBigQueryFormat:
                 yield from _group(path, _jsonl_rows(path), _jsonl_last_rows(path))
 
 
-def _read(fh, path: Path, size: int = -1) -> bytes:
+def _read(fh: ChainFile, path: Path, size: int = -1) -> bytes:
     try:
         return fh.read(size)
     except (OSError, EOFError, ValueError) as exc:
@@ -283,7 +286,7 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, Any]]:
         yield where, row
 
 
-def _parquet_file(path: Path):
+def _parquet_file(path: Path) -> pq.ParquetFile:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -293,7 +296,7 @@ def _parquet_file(path: Path):
         raise ChainParseError(path, None, f"cannot read Parquet: {exc}") from None
 
 
-def _parquet_batches(path: Path, columns: list[str] | None) -> Iterator[list[dict]]:
+def _parquet_batches(path: Path, columns: list[str] | None) -> Iterator[list[dict[str, Any]]]:
     import pyarrow as pa
 
     pf = _parquet_file(path)

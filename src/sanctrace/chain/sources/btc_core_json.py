@@ -45,7 +45,7 @@ def btc_to_satoshi(value: Any) -> int:
     return sats
 
 
-def _hex32(obj: dict, key: str) -> str:
+def _hex32(obj: dict[str, Any], key: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str):
         raise _Bad(f"missing or non-text {key!r}")
@@ -55,14 +55,14 @@ def _hex32(obj: dict, key: str) -> str:
     return value
 
 
-def _int(obj: dict, key: str, default: int | None = None) -> int:
+def _int(obj: dict[str, Any], key: str, default: int | None = None) -> int:
     value = obj.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Bad(f"missing or non-integer {key!r}")
     return value
 
 
-def _list(obj: dict, key: str) -> list:
+def _list(obj: dict[str, Any], key: str) -> list[Any]:
     value = obj.get(key)
     if not isinstance(value, list):
         raise _Bad(f"missing or non-list {key!r}")
@@ -126,7 +126,7 @@ def _tx(doc: Any) -> tuple[Tx, str]:
                 raise _Bad(f"n is {vout.get('n')!r}, expected {n}")
             spk = vout.get("scriptPubKey")
             kind, address = script_pubkey_address(spk)
-            script_hex = spk.get("hex")
+            script_hex = spk.get("hex") if isinstance(spk, dict) else None
             script_hex = script_hex.lower() if isinstance(script_hex, str) else ""
             outputs.append(TxOut(btc_to_satoshi(vout.get("value")), kind, address, script_hex))
         except _Bad as exc:

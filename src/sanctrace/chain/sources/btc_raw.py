@@ -26,7 +26,7 @@ from struct import unpack_from
 
 from sanctrace.chain.records import Block, Transfer, Tx, TxIn, TxOut
 from sanctrace.chain.script import NO_ADDRESS_TYPES, classify, derive_addresses, sha256d
-from sanctrace.chain.sources.base import ChainParseError, open_chain_file
+from sanctrace.chain.sources.base import ChainFile, ChainParseError, open_chain_file
 
 MAGICS = {
     bytes.fromhex("f9beb4d9"): "mainnet",
@@ -368,14 +368,14 @@ def _read_file(path: Path) -> Iterator[Block]:
             yield parse_block(data, path, 0)
 
 
-def _read(fh, size: int, path: Path, offset: int) -> bytes:
+def _read(fh: ChainFile, size: int, path: Path, offset: int) -> bytes:
     try:
         return fh.read(size)
     except (OSError, EOFError, ValueError) as exc:
         raise ChainParseError(path, offset, f"cannot decompress or read: {exc}") from None
 
 
-def _read_framed(path: Path, fh, magic: bytes) -> Iterator[Block]:
+def _read_framed(path: Path, fh: ChainFile, magic: bytes) -> Iterator[Block]:
     offset = 0
     frame = magic + _read(fh, 4, path, 4)
     while frame:
@@ -410,7 +410,7 @@ def _read_framed(path: Path, fh, magic: bytes) -> Iterator[Block]:
         frame = _read(fh, 8, path, offset)
 
 
-def _expect_zeros(path: Path, fh, offset: int) -> None:
+def _expect_zeros(path: Path, fh: ChainFile, offset: int) -> None:
     while chunk := _read(fh, 1 << 20, path, offset):
         if chunk.strip(b"\x00"):
             nonzero = len(chunk) - len(chunk.lstrip(b"\x00"))

@@ -41,7 +41,7 @@ from typing import Any
 
 from sanctrace.chain.addresses import normalise
 from sanctrace.chain.records import Transfer
-from sanctrace.chain.sources.base import ChainParseError, open_chain_file, read_head
+from sanctrace.chain.sources.base import ChainFile, ChainParseError, open_chain_file, read_head
 
 Row = dict[str, Any]
 
@@ -142,7 +142,9 @@ def _csv_rows(path: Path, text: io.TextIOWrapper) -> Iterator[tuple[str, Row]]:
         raise ChainParseError(path, f"line {reader.line_num}", f"bad CSV: {exc}") from exc
 
 
-def _parquet_rows(path: Path, fh: Any, columns: Iterable[str] | None) -> Iterator[tuple[str, Row]]:
+def _parquet_rows(
+    path: Path, fh: ChainFile, columns: Iterable[str] | None
+) -> Iterator[tuple[str, Row]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 

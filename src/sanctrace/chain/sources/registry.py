@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from sanctrace.chain.sources.base import ChainFormat, ChainParseError, read_head
@@ -31,7 +32,8 @@ def _import(name: str) -> ChainFormat | None:
         if exc.name != module_name:
             raise
         return None
-    return getattr(module, attribute or "FORMAT")
+    fmt: ChainFormat = getattr(module, attribute or "FORMAT")
+    return fmt
 
 
 def get_format(name: str, chain: str | None = None) -> ChainFormat:
@@ -48,7 +50,7 @@ def with_chain(fmt: ChainFormat, chain: str) -> ChainFormat:
     """``fmt`` set to read ``chain``; formats of one fixed chain refuse another."""
     if fmt.chain == chain:
         return fmt
-    retarget = getattr(fmt, "with_chain", None)
+    retarget: Callable[[str], ChainFormat] | None = getattr(fmt, "with_chain", None)
     if retarget is None:
         raise ChainParseError(
             "--chain", None, f"format {fmt.name} reads {fmt.chain or 'its own'} data only"
