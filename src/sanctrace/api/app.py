@@ -12,6 +12,7 @@ from sanctrace.api.companies import company_router
 from sanctrace.api.errors import install_error_handler
 from sanctrace.api.exposure import exposure_router
 from sanctrace.api.lists import lists_router
+from sanctrace.api.monitoring import monitoring_router
 from sanctrace.api.names import names_router
 from sanctrace.services.context import Context
 from sanctrace.settings import Settings
@@ -44,6 +45,7 @@ def create_app(ctx: Context | Settings | str | None = None) -> FastAPI:
         addresses_router(ctx),
         exposure_router(ctx),
         company_router(ctx),
+        monitoring_router(ctx),
     ):
         app.include_router(router)
     return app

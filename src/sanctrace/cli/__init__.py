@@ -14,10 +14,15 @@ from sanctrace import __version__
 from sanctrace.cli._console import err as _err
 from sanctrace.cli._console import out as _out
 from sanctrace.cli._console import state as _state
+from sanctrace.cli.alerts import alerts_app as _alerts_app
 from sanctrace.cli.chain import chain_app as _chain_app
+from sanctrace.cli.decide import decide_app as _decide_app
 from sanctrace.cli.demo import demo as _demo
+from sanctrace.cli.events import events_app as _events_app
 from sanctrace.cli.lists import lists_app as _lists_app
+from sanctrace.cli.monitor import monitor_app as _monitor_app
 from sanctrace.cli.network import network_app as _network_app
+from sanctrace.cli.rules import rules_app as _rules_app
 from sanctrace.cli.screen import screen_app as _screen_app
 from sanctrace.cli.serve import serve as _serve
 from sanctrace.errors import SanctraceError
@@ -35,6 +40,11 @@ app.add_typer(_lists_app, name="lists")
 app.add_typer(_screen_app, name="screen")
 app.add_typer(_chain_app, name="chain")
 app.add_typer(_network_app, name="network")
+app.add_typer(_events_app, name="events")
+app.add_typer(_decide_app, name="decide")
+app.add_typer(_alerts_app, name="alerts")
+app.add_typer(_monitor_app, name="monitor")
+app.add_typer(_rules_app, name="rules")
 app.command("serve")(_serve)
 app.command("demo")(_demo)
 

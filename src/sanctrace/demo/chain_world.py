@@ -239,6 +239,26 @@ def generate_chain(world: World, seed: int) -> ChainWorld:
             "reaches": sub[0],
         }
 
+    # 8. For the monitoring step, seven weeks later: the Singapore company's new deposit address
+    # receives clean coins (it forwards them within hours: a pass-through). Appended last, so
+    # the flows above and what the chain step traces are unchanged.
+    sg = next((c["customer_id"] for c in world.truth.get("owned_companies", [])), None)
+    if sg is not None:
+        b.height += 6 * 24 * 52
+        sg_address = addr.btc()
+        received = b.pay([clean[30]], [(sg_address, 150_000_000)], change=addr.btc())
+        b.seal()
+        truth["activity"] = {
+            "pass_through": {
+                "customer_id": sg,
+                "address": sg_address,
+                "txid": received[0].txid,
+                "output_index": 0,
+                "value": 150_000_000,
+                "time": b.rows[-1]["block_timestamp"],
+            }
+        }
+
     tags = [
         {
             "address": other_exchange,

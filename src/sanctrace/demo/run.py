@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.console import Console
 
 from sanctrace.demo.files import csv_text, write_world
+from sanctrace.demo.monitoring import load_history, monitoring_context, monitoring_step
 from sanctrace.demo.ownership import ownership_section
 from sanctrace.demo.trace import trace_demo_chain
 from sanctrace.demo.world import generate
@@ -148,6 +149,12 @@ def run_demo(
         )
     )
 
+    # The exchange's activity so far, through the monitoring rules (before the update, so that
+    # the update's lookback has a history to look at).
+    monitor_ctx = monitoring_context(ctx, folder)
+    with console.status("loading the exchange's activity history through the rules"):
+        history = load_history(monitor_ctx, world, folder, seed)
+
     with console.status("loading the list update and re-screening"):
         (update,) = list_service.load(
             ctx,
@@ -199,6 +206,12 @@ def run_demo(
     with console.status("tracing deposits and withdrawals on chain"):
         line, context["exposure"] = trace_demo_chain(db, world, folder, report_dir, seed)
     summary.steps.append(("chain", line))
+
+    with console.status("deciding live requests and collecting alerts"):
+        line, context["monitoring"] = monitoring_step(
+            monitor_ctx, history, report_dir, update.snapshot_id
+        )
+    summary.steps.append(("monitoring", line))
 
     context["steps"] = summary.steps
     context["elapsed"] = f"{time.perf_counter() - started:.1f}"

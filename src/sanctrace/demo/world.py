@@ -352,14 +352,18 @@ def generate(seed: int = 2022, customers: int = 10_000) -> World:
         wallets.append(Wallet(c.id, chain, address, "withdrawal"))
         truth["listed_wallets"].append({"customer_id": c.id, "address": address})
     truth["list_addresses"] = len(listed_addresses)
-    update = _list_update(entries, planted[0], newly, truth)
+    # The update also lists a Bitcoin address for the new entry (its own generator, so every
+    # address above stays as it was for the seed): the lookback finds past withdrawals to it.
+    new_address = DemoAddresses(random.Random(seed * 31 + 7)).btc()
+    update = _list_update(entries, planted[0], newly, truth, new_address)
     return World(seed, entries, update, out, wallets, ownership, truth)
 
 
 def _list_update(
-    entries: list[ListEntry], delisted: dict, newly: tuple, truth: dict
+    entries: list[ListEntry], delisted: dict, newly: tuple, truth: dict, address: str
 ) -> list[ListEntry]:
-    """The next list version: a planted person delisted, a customer's namesake newly listed."""
+    """The next list version: a planted person delisted, a customer's namesake newly listed
+    with a Bitcoin address."""
     cid, p, dob = newly
     entry = ListEntry(
         max(e.ent_num for e in entries) + 1,
@@ -369,7 +373,9 @@ def _list_update(
         remarks=[f"DOB {_ofac_date(dob)}", "nationality Russia"],
     )
     entry.aliases.append(("aka", f"{p['surname_cyr']} {p['given'][1]} {p['patronymic_cyr']}"))
+    entry.crypto.append(("XBT", address))
     truth["listed_after_update"] = [{"customer_id": cid, "ent_num": entry.ent_num}]
+    truth["addresses_after_update"] = [{"address": address, "ent_num": entry.ent_num}]
     gone = next(c for c in truth["listed_customers"] if c["ent_num"] == delisted["ent_num"])
     truth["delisted"] = [gone]
     return [e for e in entries if e.ent_num != delisted["ent_num"]] + [entry]

@@ -19,6 +19,7 @@ from sanctrace.lists import fetch as fetching
 from sanctrace.lists import snapshots
 from sanctrace.lists.snapshots import Delta, LoadResult, SourceStatus
 from sanctrace.services.context import Context
+from sanctrace.services.lookback import LookbackAnswer, after_loads
 from sanctrace.services.names import ScreeningRun, build_screener, rescreen_delta
 from sanctrace.store import customers as customer_repo
 
@@ -66,9 +67,16 @@ class LoadAnswer:
     delta: dict[str, int]  # added, removed, changed; empty for a first snapshot
     # None when nothing was re-screened: the snapshot is not new, or no customers are stored.
     rescreen: ScreeningRun | None = None
+    # The lookback over the stored events (services.lookback); None when the snapshot is not new.
+    lookback: LookbackAnswer | None = None
 
     @classmethod
-    def of(cls, result: LoadResult, rescreen: ScreeningRun | None) -> LoadAnswer:
+    def of(
+        cls,
+        result: LoadResult,
+        rescreen: ScreeningRun | None,
+        lookback: LookbackAnswer | None = None,
+    ) -> LoadAnswer:
         return cls(
             snapshot_id=result.snapshot_id,
             source=result.source,
@@ -83,6 +91,7 @@ class LoadAnswer:
             warnings=list(result.warnings),
             delta=dict(result.delta),
             rescreen=rescreen,
+            lookback=lookback,
         )
 
 
@@ -162,8 +171,11 @@ def status(ctx: Context) -> StatusAnswer:
 
 
 def _answers(ctx: Context, results: Sequence[LoadResult]) -> list[LoadAnswer]:
-    runs = _rescreen(ctx, [r for r in results if r.created])
-    return [LoadAnswer.of(r, runs.get(r.snapshot_id)) for r in results]
+    created = [r for r in results if r.created]
+    runs = _rescreen(ctx, created)
+    # Then the stored history against what the new snapshots list (services.lookback).
+    looks = after_loads(ctx, created) if created else {}
+    return [LoadAnswer.of(r, runs.get(r.snapshot_id), looks.get(r.snapshot_id)) for r in results]
 
 
 def _rescreen(ctx: Context, created: Sequence[LoadResult]) -> dict[int, ScreeningRun]:

@@ -133,3 +133,52 @@ def customer_rows(conn: sa.Connection, ids: Iterable[str]) -> list[CustomerView]
         for row in conn.execute(sa.select(customers).where(customers.c.id.in_(chunk))):
             out.append(CustomerView(row, names.get(row.id, [])))
     return out
+
+
+def save_customer(conn: sa.Connection, rec: dict) -> bool:
+    """Insert a customer, or update a stored one in place (its names replaced) so that its
+    wallets and screening matches stay; the record as for ``upsert_customers``. Returns True
+    when the customer is new."""
+    exists = conn.execute(sa.select(customers.c.id).where(customers.c.id == rec["id"])).first()
+    if exists is None:
+        upsert_customers(conn, [rec])
+        return True
+    conn.execute(
+        customers.update()
+        .where(customers.c.id == rec["id"])
+        .values(
+            kind=rec["kind"],
+            country=rec.get("country"),
+            birth_date=rec.get("birth_date"),
+            nationality=rec.get("nationality"),
+            residence=rec.get("residence"),
+            incorporated=rec.get("incorporated"),
+            data=rec.get("data", {}),
+        )
+    )
+    conn.execute(customer_names.delete().where(customer_names.c.customer_id == rec["id"]))
+    names = [
+        {"customer_id": rec["id"], "name": name, "kind": kind, "script": detect_script(name)}
+        for kind, name in rec["names"]
+        if name
+    ]
+    if names:
+        conn.execute(customer_names.insert(), names)
+    return False
+
+
+def customer_exists(conn: sa.Connection, customer_id: str) -> bool:
+    query = sa.select(customers.c.id).where(customers.c.id == customer_id)
+    return conn.execute(query).first() is not None
+
+
+def remove_wallet(conn: sa.Connection, customer_id: str, chain: str, address: str) -> int:
+    """Remove a customer's wallet; returns how many rows went (0 when it was not stored)."""
+    result = conn.execute(
+        wallets.delete().where(
+            wallets.c.customer_id == customer_id,
+            wallets.c.chain == chain,
+            wallets.c.address == address,
+        )
+    )
+    return int(result.rowcount or 0)

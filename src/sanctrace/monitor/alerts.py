@@ -1,0 +1,109 @@
+"""Alerts: what the rules, the decisions and the lookback raised, for analysts and cases.
+
+An alert names its customer, the rule, severity and action, the subject (an address, a name, an
+IP), a summary in English and Japanese, its evidence, the decision and event it came from and,
+for the lookback, the list snapshot that caused it. A finding that repeats an open alert counts
+on it (``count``) instead of a new row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sanctrace.errors import BadRequest
+from sanctrace.services.context import Context
+from sanctrace.store import monitoring as repo
+
+__all__ = ["MAX_LIMIT", "AlertOut", "AlertQuery", "list_alerts"]
+
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertQuery:
+    """Filters of ``alerts list`` and ``GET /v1/alerts``."""
+
+    customer_id: str | None = None
+    rule: str | None = None
+    status: str | None = None
+    limit: int = 1000
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise BadRequest(f"limit: must be between 1 and {MAX_LIMIT}")
+        if self.status is not None and self.status not in ("open", "closed"):
+            raise BadRequest("status: open or closed")
+
+
+@dataclass(frozen=True)
+class AlertOut:
+    alert_id: int
+    time: str
+    customer_id: str | None
+    rule: str
+    severity: str
+    action: str
+    subject: str
+    summary: str
+    summary_ja: str
+    evidence: dict[str, Any]
+    decision_id: str | None
+    event_id: str | None
+    snapshot_id: int | None
+    count: int
+    status: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alert_id": self.alert_id,
+            "time": self.time,
+            "customer_id": self.customer_id,
+            "rule": self.rule,
+            "severity": self.severity,
+            "action": self.action,
+            "subject": self.subject,
+            "summary": self.summary,
+            "summary_ja": self.summary_ja,
+            "evidence": self.evidence,
+            "decision_id": self.decision_id,
+            "event_id": self.event_id,
+            "snapshot_id": self.snapshot_id,
+            "count": self.count,
+            "status": self.status,
+        }
+
+
+def _out(row: Any) -> AlertOut:
+    time = row.time
+    return AlertOut(
+        alert_id=int(row.id),
+        time=time.isoformat() if hasattr(time, "isoformat") else str(time),
+        customer_id=row.customer_id,
+        rule=row.rule,
+        severity=row.severity,
+        action=row.action,
+        subject=row.subject,
+        summary=row.summary,
+        summary_ja=row.summary_ja,
+        evidence=dict(row.evidence or {}),
+        decision_id=row.decision_id,
+        event_id=row.event_id,
+        snapshot_id=row.snapshot_id,
+        count=int(row.count),
+        status=row.status,
+    )
+
+
+def list_alerts(ctx: Context, query: AlertQuery | None = None) -> list[AlertOut]:
+    """Alerts, newest first, filtered."""
+    query = query or AlertQuery()
+    with ctx.db.connect() as conn:
+        rows = repo.find_alerts(
+            conn,
+            customer_id=query.customer_id,
+            rule=query.rule,
+            status=query.status,
+            limit=query.limit,
+        )
+    return [_out(r) for r in rows]
