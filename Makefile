@@ -43,6 +43,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/chain.py
 	$(BIN)/python bench/exposure.py
 	$(BIN)/python bench/network.py
+	$(BIN)/python bench/monitor.py
 
 clean:
 	rm -rf $(VENV) demo-world demo-report sanctrace.db .pytest_cache .ruff_cache

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from helpers import run
 
 
@@ -77,29 +78,26 @@ def test_structuring_alerted(demo):
 
 
 def test_live_decisions(demo):
-    decisions = {}
-    for line in demo["stdout"].splitlines():
-        if "live decisions" in line:
-            decisions["line"] = line
-    alerts = demo["alerts"]
-    by_event: dict[str, list[dict]] = {}
-    for a in alerts:
-        by_event.setdefault(a["event_id"], []).append(a)
+    decisions = {
+        d["event_id"]: d
+        for d in json.loads((demo["folder"] / "demo-report" / "decisions.json").read_text())
+    }
+    rules = {k: {r["rule"] for r in d["reasons"]} for k, d in decisions.items()}
     # The miner's payout is held before crediting, by mining_origin.
-    miner = by_event["live-dep-miner"]
-    assert {a["rule"] for a in miner} >= {"mining_origin"}
-    assert all(a["decision_id"] for a in miner)
-    assert any(a["action"] == "hold" for a in miner if a["rule"] == "mining_origin")
+    assert decisions["live-dep-miner"]["decision"] == "hold"
+    assert "mining_origin" in rules["live-dep-miner"]
+    miner = [a for a in demo["alerts"] if a["rule"] == "mining_origin"]
+    assert [a["decision_id"] for a in miner] == [decisions["live-dep-miner"]["decision_id"]]
     # The withdrawal to the listed exchange's address is blocked.
-    listed = by_event["live-wd-listed"]
-    assert any(a["rule"] == "sanctioned_address" and a["action"] == "block" for a in listed)
+    assert decisions["live-wd-listed"]["decision"] == "block"
+    assert "sanctioned_address" in rules["live-wd-listed"]
     # From a North Korean IP: held.
-    assert any(
-        a["rule"] == "sanctioned_jurisdiction_ip" and a["action"] == "hold"
-        for a in by_event["live-wd-kp"]
-    )
-    # The clean withdrawal raises nothing.
-    assert "live-wd-clean" not in by_event
+    assert decisions["live-wd-kp"]["decision"] == "hold"
+    assert "sanctioned_jurisdiction_ip" in rules["live-wd-kp"]
+    # The clean withdrawal is allowed and raises nothing.
+    assert decisions["live-wd-clean"]["decision"] == "allow"
+    assert not decisions["live-wd-clean"]["reasons"]
+    assert all(d["snapshots"] and d["rules_version"] for d in decisions.values())
     assert "1 allow, 2 hold, 1 block" in " ".join(demo["stdout"].split())
 
 
@@ -118,11 +116,7 @@ def test_lookback_after_the_list_update(demo):
     address = truth["addresses_after_update"][0]["address"]
     lookback = [a for a in demo["alerts"] if a["snapshot_id"] is not None]
     update_snapshot = max(a["snapshot_id"] for a in lookback)
-    hits = [
-        a
-        for a in lookback
-        if a["rule"] == "sanctioned_address" and a["subject"] == address
-    ]
+    hits = [a for a in lookback if a["rule"] == "sanctioned_address" and a["subject"] == address]
     assert len(hits) == 1 and hits[0]["snapshot_id"] == update_snapshot
     event = demo["history"][hits[0]["event_id"]]
     assert event["type"] == "withdrawal" and event["address"] == address
@@ -130,7 +124,9 @@ def test_lookback_after_the_list_update(demo):
     # The customer whose namesake the update lists is alerted by the lookback too.
     newly = truth["listed_after_update"][0]["customer_id"]
     assert any(
-        a["rule"] == "name_match" and a["customer_id"] == newly and a["snapshot_id"] == update_snapshot
+        a["rule"] == "name_match"
+        and a["customer_id"] == newly
+        and a["snapshot_id"] == update_snapshot
         for a in lookback
     )
 

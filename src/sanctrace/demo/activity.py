@@ -157,9 +157,7 @@ def build_activity(world: World, chain: ChainWorld, seed: int) -> Activity:
     deposits = dict(chain.truth["deposits"])
     clean = list(deposits.pop("clean", []))
     miner = deposits.pop("mining_payout_merged")
-    depositor = {
-        w.address: w.customer_id for w in world.wallets if w.purpose == "deposit"
-    }
+    depositor = {w.address: w.customer_id for w in world.wallets if w.purpose == "deposit"}
     cast: list[str] = []
 
     def join(cid: str) -> None:
@@ -213,7 +211,9 @@ def build_activity(world: World, chain: ChainWorld, seed: int) -> Activity:
                 purpose=w.purpose,
             )
         for k in range(rng.randint(1, 3)):
-            b.login(cid, t + timedelta(days=2 + 9 * k, hours=rng.randint(0, 12)), rng.choice(JP_IPS))
+            b.login(
+                cid, t + timedelta(days=2 + 9 * k, hours=rng.randint(0, 12)), rng.choice(JP_IPS)
+            )
 
     # Logins from sanctioned and high-risk jurisdictions.
     ru, kp = roles["ru_login"], roles["kp_login"]
@@ -257,7 +257,10 @@ def build_activity(world: World, chain: ChainWorld, seed: int) -> Activity:
     # … one whose receiver forwards the coins on to a listed address (destination of funds).
     for key, w in chain.truth["withdrawals"].items():
         event = b.withdrawal(
-            w["customer_id"], datetime(2022, 2, 28, 23, 0, tzinfo=UTC), w["address"], 100_000_000,
+            w["customer_id"],
+            datetime(2022, 2, 28, 23, 0, tzinfo=UTC),
+            w["address"],
+            100_000_000,
             JP_IPS[0],
         )
         act.planted[key] = event["event_id"]
@@ -277,7 +280,10 @@ def build_activity(world: World, chain: ChainWorld, seed: int) -> Activity:
     if soon:
         cid = roles["lookback"]
         event = b.withdrawal(
-            cid, datetime(2022, 3, 25, 14, 30, tzinfo=UTC), soon[0]["address"], 30_000_000,
+            cid,
+            datetime(2022, 3, 25, 14, 30, tzinfo=UTC),
+            soon[0]["address"],
+            30_000_000,
             JP_IPS[2],
         )
         act.planted["listed_later"] = {
@@ -301,7 +307,11 @@ def build_activity(world: World, chain: ChainWorld, seed: int) -> Activity:
         sg = pt["customer_id"]
         when = _block_time(pt["time"])
         b.add(
-            "wallet", sg, when - timedelta(days=1), chain="btc", address=pt["address"],
+            "wallet",
+            sg,
+            when - timedelta(days=1),
+            chain="btc",
+            address=pt["address"],
             purpose="deposit",
         )
         b.login(sg, when - timedelta(hours=1), "153.120.0.1")
@@ -320,13 +330,17 @@ def build_activity(world: World, chain: ChainWorld, seed: int) -> Activity:
         for hours_after, sats in ((2, 90_000_000), (5, 45_000_000)):
             address = b.addr.btc()
             b.add(
-                "wallet", sg, when + timedelta(hours=hours_after - 1), chain="btc",
-                address=address, purpose="withdrawal",
+                "wallet",
+                sg,
+                when + timedelta(hours=hours_after - 1),
+                chain="btc",
+                address=address,
+                purpose="withdrawal",
             )
             outs.append(
-                b.withdrawal(
-                    sg, when + timedelta(hours=hours_after), address, sats, "153.120.0.1"
-                )["event_id"]
+                b.withdrawal(sg, when + timedelta(hours=hours_after), address, sats, "153.120.0.1")[
+                    "event_id"
+                ]
             )
         act.planted["pass_through"] = {
             "customer_id": sg,
@@ -346,7 +360,9 @@ def build_activity(world: World, chain: ChainWorld, seed: int) -> Activity:
         (
             "clean withdrawal to a whitelisted address",
             "withdrawal",
-            _live("live-wd-clean", allow, "withdrawal", address=allow_to, amount="0.25", ip=live_ip),
+            _live(
+                "live-wd-clean", allow, "withdrawal", address=allow_to, amount="0.25", ip=live_ip
+            ),
         )
     )
     act.live.append(

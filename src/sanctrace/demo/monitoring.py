@@ -65,9 +65,7 @@ def load_history(ctx: Context, world: World, folder: Path, seed: int) -> History
     activity = build_activity(world, chain, seed)
     path = folder / "activity" / "history.jsonl"
     _write_jsonl(path, activity.history)
-    _write_jsonl(
-        folder / "activity" / "live.jsonl", [request for _, _, request in activity.live]
-    )
+    _write_jsonl(folder / "activity" / "live.jsonl", [request for _, _, request in activity.live])
     read = read_event_files([path])
     load = HistoryLoad(activity, path, events=len(read.events), problems=list(read.problems))
     events = sorted((e for _, e in read.events), key=lambda e: e.time)
@@ -101,6 +99,13 @@ def monitoring_step(
                 **answer.to_dict(),
             }
         )
+    shown = [
+        {**d, "reasons": [{**r, "evidence_text": _short(r.get("evidence"))} for r in d["reasons"]]}
+        for d in decisions
+    ]
+    write_atomic(
+        report_dir / "decisions.json", json.dumps(decisions, ensure_ascii=False, indent=1) + "\n"
+    )
     alerts = [a.to_dict() for a in list_alerts(ctx, AlertQuery(limit=10_000))]
     write_atomic(
         report_dir / "alerts.json", json.dumps(alerts, ensure_ascii=False, indent=1) + "\n"
@@ -124,7 +129,7 @@ def monitoring_step(
         "stored": history.stored,
         "problems": history.problems,
         "history_file": f"{history.path.parent.name}/{history.path.name}",
-        "decisions": decisions,
+        "decisions": shown,
         "by_rule": [
             {"rule": rule, "count": len(found), "shown": found[:SHOWN_PER_RULE]}
             for rule, found in sorted(by_rule.items())

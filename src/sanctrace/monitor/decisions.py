@@ -127,9 +127,12 @@ def decide(ctx: Context, kind: str, data: Any, *, ruleset: RuleSet | None = None
             return DecisionAnswer.of_row(previous, repeated=True)
         return _decide_stored(ctx, event, data, ruleset)
 
-    result = process(ctx, [event], ruleset=ruleset, decide={event.event_id: data}, strict=True)
-    outcome = result.outcomes[0]
-    if outcome.decision is None:  # stored meanwhile by a concurrent request
+    try:
+        result = process(ctx, [event], ruleset=ruleset, decide={event.event_id: data}, strict=True)
+        outcome = result.outcomes[0]
+    except sa.exc.IntegrityError:  # the same event_id stored meanwhile by a concurrent request
+        outcome = None
+    if outcome is None or outcome.decision is None:
         with ctx.db.connect() as conn:
             previous = _stored_decision(conn, event.event_id)
         if previous is None:
