@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _report import RESULTS, finish  # noqa: E402
-from monitor_latency import latency  # noqa: E402
+from _report import RESULTS, finish  # type: ignore[import-not-found]  # noqa: E402
+from monitor_latency import latency  # type: ignore[import-not-found]  # noqa: E402
 
 # =============================================================================================
 # backtest: its section goes here (a function ``backtest(small: bool) -> dict`` registered in

@@ -97,6 +97,17 @@ def _setup(url: str, data_dir: Path, customers: int) -> dict[str, Any]:
 
     start = time.perf_counter()
     world = generate(2022, customers)
+    # The demo's own list too, so that the demo chain carries flagged funds (the exposure rules
+    # have something to trace) and its listed addresses block.
+    from sanctrace.demo.files import write_list
+
+    demo_list = data_dir / "demo-list"
+    demo_list.mkdir(parents=True, exist_ok=True)
+    write_list(world.entries, demo_list)
+    list_service.load(
+        ctx, list_service.LoadRequest(paths=(demo_list,), source="demo_sdn", format="ofac_csv")
+    )
+
     with ctx.db.begin() as conn:
         customer_repo.upsert_customers(
             conn,
@@ -133,7 +144,7 @@ def _setup(url: str, data_dir: Path, customers: int) -> dict[str, Any]:
     folder = data_dir / "world"
     history = load_history(ctx, world, folder, 2022)
     timings["history_s"] = time.perf_counter() - start
-    ctx.db.engine.dispose() if hasattr(ctx.db, "engine") else None
+    ctx.db.engine.dispose()
 
     # Request subjects: whitelisted BTC withdrawal addresses (clean), on-chain addresses, and a
     # few listed exchange addresses (block).

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from sanctrace.api.errors import ERROR_RESPONSES, ErrorOut
 from sanctrace.errors import BadRequest
-from sanctrace.monitor.alerts import MAX_LIMIT, AlertQuery, list_alerts
+from sanctrace.monitor.alerts import MAX_LIMIT, AlertOut, AlertQuery, list_alerts
 from sanctrace.monitor.decisions import decide
 from sanctrace.monitor.events import BadEvent, Event, parse_event
 from sanctrace.monitor.pipeline import process
@@ -74,24 +74,6 @@ class DecisionResponse(BaseModel):
     engine_version: str
 
 
-class AlertModel(BaseModel):
-    alert_id: int
-    time: str
-    customer_id: str | None
-    rule: str
-    severity: str
-    action: str
-    subject: str
-    summary: str
-    summary_ja: str
-    evidence: dict[str, Any]
-    decision_id: str | None
-    event_id: str | None
-    snapshot_id: int | None
-    count: int
-    status: str
-
-
 def _events_of(body: Any) -> list[Event]:
     """One event, or ``{"events": [...]}``; every bad record is one problem."""
     if isinstance(body, dict) and "events" in body and "type" not in body:
@@ -140,17 +122,17 @@ def monitoring_router(ctx: Context) -> APIRouter:
         """Decide a deposit before it is credited: allow, hold or block."""
         return _decide_route(ctx, "deposit", body)
 
-    @router.get("/v1/alerts", response_model=list[AlertModel], responses=ERROR_RESPONSES)
+    @router.get("/v1/alerts", response_model=list[AlertOut], responses=ERROR_RESPONSES)
     def get_alerts(
         customer: str | None = None,
         rule: str | None = None,
         status: Literal["open", "closed"] | None = None,
         limit: int = Query(default=1000, ge=1, le=MAX_LIMIT),  # noqa: B008
-    ) -> list[AlertModel]:
+    ) -> list[AlertOut]:
         """Alerts, newest first, filtered by customer, rule and status."""
         found = list_alerts(
             ctx, AlertQuery(customer_id=customer, rule=rule, status=status, limit=limit)
         )
-        return [AlertModel(**a.to_dict()) for a in found]
+        return found
 
     return router

@@ -48,6 +48,12 @@ def _say_rescreens(answers: list[lists.LoadAnswer]) -> None:
                 f"{a.source}: customers re-screened against the changes: "
                 f"{a.rescreen.new} new matches, {a.rescreen.retired} retired"
             )
+        if a.lookback is not None and a.lookback.events:
+            rules = ", ".join(f"{r} {n}" for r, n in sorted(a.lookback.by_rule.items()))
+            say(
+                f"{a.source}: lookback over {a.lookback.events} stored transfers: "
+                f"{a.lookback.alerts} new alerts" + (f" ({rules})" if rules else "")
+            )
 
 
 @lists_app.command("status")

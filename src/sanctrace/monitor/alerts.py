@@ -8,7 +8,7 @@ on it (``count``) instead of a new row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sanctrace.errors import BadRequest
@@ -55,23 +55,7 @@ class AlertOut:
     status: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "alert_id": self.alert_id,
-            "time": self.time,
-            "customer_id": self.customer_id,
-            "rule": self.rule,
-            "severity": self.severity,
-            "action": self.action,
-            "subject": self.subject,
-            "summary": self.summary,
-            "summary_ja": self.summary_ja,
-            "evidence": self.evidence,
-            "decision_id": self.decision_id,
-            "event_id": self.event_id,
-            "snapshot_id": self.snapshot_id,
-            "count": self.count,
-            "status": self.status,
-        }
+        return asdict(self)
 
 
 def _out(row: Any) -> AlertOut:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from sanctrace import __version__
 from sanctrace.errors import BadRequest, Conflict
 from sanctrace.monitor.events import BadEvent, parse_event
 from sanctrace.monitor.pipeline import (
@@ -26,12 +25,11 @@ from sanctrace.monitor.pipeline import (
     facts_for,
     process,
     raises_alert,
-    reason_dict,
     rules_for,
+    store_decision,
 )
 from sanctrace.services.context import Context
 from sanctrace.store import monitoring as repo
-from sanctrace.store.snapshots import now
 from sanctrace.store.tables import decisions, events
 
 if TYPE_CHECKING:
@@ -155,30 +153,24 @@ def decide(ctx: Context, kind: str, data: Any, *, ruleset: RuleSet | None = None
 def _decide_stored(ctx: Context, event: Any, inputs: Any, ruleset: RuleSet) -> DecisionAnswer:
     """Decide an event stored before without a decision (a bulk load): evaluate it once more
     against the stored history, store the decision and its alerts."""
-    from sanctrace.monitor.rules.base import decision_of
 
     facts = facts_for(ctx)
     findings = evaluate_event(ruleset, event, facts)
     decision_id = str(uuid.uuid4())
-    values = {
-        "decision_id": decision_id,
-        "event_id": event.event_id,
-        "kind": event.type,
-        "customer_id": event.customer_id,
-        "decided_at": now(),
-        "decision": decision_of(findings),
-        "reasons": [reason_dict(f) for f in findings],
-        "inputs": inputs,
-        "snapshots": dict(facts.snapshots()),
-        "rules_version": ruleset.version,
-        "engine_version": __version__,
-    }
     alert_ids: list[int] = []
     with ctx.db.begin() as conn:
         previous = _stored_decision(conn, event.event_id)
         if previous is not None:
             return DecisionAnswer.of_row(previous, repeated=True)
-        repo.insert_decision(conn, values)
+        values = store_decision(
+            conn,
+            decision_id,
+            event,
+            findings,
+            inputs=inputs,
+            snapshots=facts.snapshots(),
+            rules_version=ruleset.version,
+        )
         for finding in findings:
             if raises_alert(finding):
                 alert_ids.append(repo.add_alert(conn, alert_values(finding, event, decision_id))[0])
@@ -189,7 +181,7 @@ def _decide_stored(ctx: Context, event: Any, inputs: Any, ruleset: RuleSet) -> D
         decision=values["decision"],
         reasons=values["reasons"],
         snapshots=values["snapshots"],
-        rules_version=ruleset.version,
-        engine_version=__version__,
+        rules_version=values["rules_version"],
+        engine_version=values["engine_version"],
         alerts=alert_ids,
     )

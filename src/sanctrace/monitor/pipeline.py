@@ -70,6 +70,7 @@ __all__ = [
     "raises_alert",
     "reason_dict",
     "rules_for",
+    "store_decision",
 ]
 
 BATCH = 1000
@@ -458,7 +459,7 @@ def process(
             decision_id: str | None = None
             if event.event_id in decide:
                 decision_id = str(uuid.uuid4())
-                outcome.decision = _store_decision(
+                outcome.decision = store_decision(
                     conn,
                     decision_id,
                     event,
@@ -491,7 +492,7 @@ def reason_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _store_decision(
+def store_decision(
     conn: sa.Connection,
     decision_id: str,
     event: Event,
@@ -501,6 +502,7 @@ def _store_decision(
     snapshots: dict[str, int],
     rules_version: str,
 ) -> dict[str, Any]:
+    """Store the decision over ``findings`` for a deposit or withdrawal; returns its row."""
     if event.type not in ("deposit", "withdrawal"):
         raise BadRequest(f"{event.event_id}: type: only deposits and withdrawals are decided")
     from sanctrace.store.snapshots import now

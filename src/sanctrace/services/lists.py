@@ -8,7 +8,7 @@ for a separate command.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -49,22 +49,10 @@ class LoadRequest:
             raise BadRequest("paths: name at least one list file or folder")
 
 
-@dataclass(frozen=True)
-class LoadAnswer:
-    """One snapshot a load made or found, and the re-screening its changes caused."""
+@dataclass
+class LoadAnswer(LoadResult):
+    """One snapshot a load made or found (``LoadResult``), and what its changes caused."""
 
-    snapshot_id: int
-    source: str
-    format: str
-    version: str | None
-    sha256: str
-    created: bool  # False when the same files were loaded before
-    entities: int
-    names: int
-    addresses: int
-    invalid_addresses: int
-    warnings: list[str]
-    delta: dict[str, int]  # added, removed, changed; empty for a first snapshot
     # None when nothing was re-screened: the snapshot is not new, or no customers are stored.
     rescreen: ScreeningRun | None = None
     # The lookback over the stored events (services.lookback); None when the snapshot is not new.
@@ -77,22 +65,8 @@ class LoadAnswer:
         rescreen: ScreeningRun | None,
         lookback: LookbackAnswer | None = None,
     ) -> LoadAnswer:
-        return cls(
-            snapshot_id=result.snapshot_id,
-            source=result.source,
-            format=result.format,
-            version=result.version,
-            sha256=result.sha256,
-            created=result.created,
-            entities=result.entities,
-            names=result.names,
-            addresses=result.addresses,
-            invalid_addresses=result.invalid_addresses,
-            warnings=list(result.warnings),
-            delta=dict(result.delta),
-            rescreen=rescreen,
-            lookback=lookback,
-        )
+        known = {f.name: getattr(result, f.name) for f in fields(LoadResult)}
+        return cls(**known, rescreen=rescreen, lookback=lookback)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,8 +29,6 @@ the packaged rules file).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -104,12 +102,6 @@ class LookbackAnswer:
             "alerts": self.alerts,
             "by_rule": dict(self.by_rule),
         }
-
-
-def _key(*parts: object) -> str:
-    # The same form as monitor.rules.base.evidence_key.
-    text = json.dumps([str(p) for p in parts], ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 # --- what is listed ----------------------------------------------------------------------------
@@ -283,7 +275,7 @@ def _address_alert(row: Any, address: str, role: str, hit: dict[str, Any]) -> di
             "event": _event_brief(row),
             "hit": hit,
         },
-        "evidence_key": _key(rule, row.event_id, address, hit["entity_id"]),
+        "evidence_key": repo.evidence_key(rule, row.event_id, address, hit["entity_id"]),
         "decision_id": None,
         "event_id": row.event_id,
         "snapshot_id": hit["snapshot_id"],
@@ -326,7 +318,7 @@ def _name_alert(
             "match": match,
             "event": _event_brief(event) if event is not None else None,
         },
-        "evidence_key": _key(
+        "evidence_key": repo.evidence_key(
             rule, event.event_id if event is not None else customer_id, match["entity_id"]
         ),
         "decision_id": None,

@@ -7,6 +7,8 @@ to its count instead of a new row.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -19,6 +21,7 @@ from sanctrace.store.tables import alerts, decisions, events
 __all__ = [
     "EVENT_COLUMNS",
     "add_alert",
+    "evidence_key",
     "event_rows",
     "find_alerts",
     "find_decision",
@@ -30,6 +33,13 @@ __all__ = [
 # The columns copied out of an event's payload (besides id, type, time and customer).
 EVENT_COLUMNS = ("chain", "asset", "amount", "address")
 BATCH = 1000
+
+
+def evidence_key(*parts: object) -> str:
+    """A short stable key over the parts that identify a finding (txid, address, entity …):
+    an open alert with the same rule, subject and key is counted, not repeated."""
+    text = json.dumps([str(p) for p in parts], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def known_event_ids(conn: sa.Connection, ids: Sequence[str]) -> set[str]:

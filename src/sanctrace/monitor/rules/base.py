@@ -13,8 +13,6 @@ holds or a rule could not be evaluated (an ``error`` finding: never a silent pas
 
 from __future__ import annotations
 
-import hashlib
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from typing import Any, ClassVar, Protocol
 
 from sanctrace.model import Match
 from sanctrace.monitor.events import CustomerEvent, Event, NameIn
+from sanctrace.store.monitoring import evidence_key
 
 __all__ = [
     "Action",
@@ -78,12 +77,6 @@ class Finding:
             "evidence": self.evidence,
             "error": self.error,
         }
-
-
-def evidence_key(*parts: object) -> str:
-    """A short stable key over the parts that identify a finding (txid, address, entity …)."""
-    text = json.dumps([str(p) for p in parts], ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def decision_of(findings: Iterable[Finding]) -> str:
