@@ -69,6 +69,13 @@ def _main_options(
             "then ./sanctrace-data).",
         ),
     ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules",
+            help="Monitoring rules merged over the defaults (default: $SANCTRACE_RULES).",
+        ),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Log details and tracebacks.")
     ] = False,
@@ -78,6 +85,7 @@ def _main_options(
 ) -> None:
     _state.db_url = db
     _state.data_dir = data_dir
+    _state.rules = rules
     _state.verbose = verbose
     _state._context = None
     logging.basicConfig(

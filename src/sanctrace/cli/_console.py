@@ -26,6 +26,7 @@ HIT = 1  # a match, a listed address, a block or hold verdict
 class State:
     db_url: str | None = None
     data_dir: Path | None = None
+    rules: Path | None = None
     verbose: bool = False
     _context: Context | None = None
 
@@ -35,9 +36,10 @@ state = State()
 
 def context() -> Context:
     """The services' context for this command: the environment's settings under the global
-    ``--db`` and ``--data-dir`` options."""
+    ``--db``, ``--data-dir`` and ``--rules`` options."""
     if state._context is None:
-        state._context = Context(load_settings(db=state.db_url, data_dir=state.data_dir))
+        settings = load_settings(db=state.db_url, data_dir=state.data_dir, rules=state.rules)
+        state._context = Context(settings)
     return state._context
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from sanctrace.cli._console import context, out, print_json
 from sanctrace.monitor.alerts import AlertQuery, list_alerts
 
 alerts_app = typer.Typer(help="Monitoring alerts.", no_args_is_help=True)
+
+ACTION_STYLE = {"block": "bold red", "hold": "bold yellow", "alert": "bold"}
 
 
 @alerts_app.command("list")
@@ -31,29 +33,16 @@ def alerts_list(
     if not found:
         out.print("No alerts.")
         return
-    table = Table()
-    for name, options in (
-        ("id", {"no_wrap": True}),
-        ("time", {"no_wrap": True}),
-        ("customer", {"no_wrap": True}),
-        ("rule", {"no_wrap": True}),
-        ("severity", {}),
-        ("action", {}),
-        ("subject", {"overflow": "fold"}),
-        ("count", {}),
-        ("summary", {"overflow": "fold", "ratio": 1}),
-    ):
-        table.add_column(name, **options)
+    # One block per alert rather than a table: summaries are long and must stay readable on a
+    # narrow terminal; the Japanese summary follows the English one.
     for a in found:
-        table.add_row(
-            str(a.alert_id),
-            a.time[:16],
-            a.customer_id or "",
-            a.rule,
-            a.severity,
-            a.action,
-            a.subject,
-            str(a.count),
-            a.summary,
+        times = f" ×{a.count}" if a.count > 1 else ""
+        head = Text.assemble(
+            (f"#{a.alert_id} ", "bold"),
+            f"{a.time[:16]} {a.customer_id or '-'} {a.rule} ",
+            (a.action.upper(), ACTION_STYLE.get(a.action, "")),
+            f" ({a.severity}, {a.status}){times}: {a.subject}",
         )
-    out.print(table)
+        out.print(head, soft_wrap=True, highlight=False)
+        out.print(f"    {a.summary}", markup=False, highlight=False, soft_wrap=True)
+        out.print(f"    {a.summary_ja}", markup=False, highlight=False, soft_wrap=True)
