@@ -21,14 +21,22 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from sanctrace.errors import BadRequest
 from sanctrace.monitor.events import EVENT_TYPES, parse_event
 from sanctrace.monitor.rules.base import Facts, Finding, Rule, evidence_key
-from sanctrace.monitor.windowed import EXPORT_SCHEMA, WINDOWED, Hit, evaluate_windowed
+from sanctrace.monitor.windowed import (
+    EXPORT_SCHEMA,
+    WINDOWED,
+    Findings,
+    Prepared,
+    windowed_findings,
+)
 from sanctrace.services.context import Context
 from sanctrace.store.tables import events as events_table
 
@@ -255,13 +263,15 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _from_hits(hits: list[Hit], times: dict[str, datetime]) -> list[_Found]:
-    return [
-        _Found(
-            h.rule, h.subject, h.evidence_key, h.customer_id, h.event_id, times[h.event_id], None
-        )
-        for h in hits
-    ]
+def _since(found: Findings, since: datetime | None) -> Findings:
+    if since is None:
+        return found
+    floor = (since - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    return found.take(np.flatnonzero(found.times >= floor))
+
+
+# A rule's findings: objects (per-event rules) or arrays (the windowed ones).
+_Result = list[_Found] | Findings
 
 
 def _evaluate(
@@ -270,11 +280,10 @@ def _evaluate(
     stored: list[Any],
     facts: Facts,
     since: datetime | None,
-    cache: dict[Any, list[_Found]],
+    cache: dict[Any, _Result],
     seconds: dict[str, float],
-) -> dict[str, list[_Found]]:
-    times = dict(zip(export["event_id"].to_pylist(), export["time"].to_pylist(), strict=True))
-    found: dict[str, list[_Found]] = {}
+) -> dict[str, _Result]:
+    found: dict[str, _Result] = {}
     for rule in rules:
         key = _rule_key(rule)
         if key not in cache:
@@ -282,13 +291,72 @@ def _evaluate(
             if not rule.config.enabled:
                 cache[key] = []
             elif rule.id in WINDOWED:
-                hits = _from_hits(evaluate_windowed(export, [rule]), times)
-                cache[key] = [h for h in hits if since is None or h.time >= since]
+                # The export is prepared (encoded, sorted, amounts scaled) once for all rules.
+                prepared = cache.get("prepared")
+                ready, (hits,) = windowed_findings(
+                    prepared if isinstance(prepared, Prepared) else export, [rule]
+                )
+                cache["prepared"] = ready  # type: ignore[assignment]
+                cache[key] = _since(hits, since)
             else:
                 cache[key] = _per_event(rule, stored, facts, since)
             seconds[rule.id] = seconds.get(rule.id, 0.0) + clock.perf_counter() - started
         found[rule.id] = cache[key]
     return found
+
+
+def _keys(found: _Result) -> pa.Array:
+    return found.keys() if isinstance(found, Findings) else pa.array([], pa.string())
+
+
+def _columnar_changes(found: Findings, keys: pa.Array, wanted: pa.Array) -> list[Change]:
+    """Changes for the ``wanted`` alert keys, each from the last finding with that key (as
+    ``{key: finding}`` over the findings would keep)."""
+    if len(wanted) == 0:
+        return []
+    backwards = keys.take(pa.array(np.arange(len(keys) - 1, -1, -1, dtype=np.int64)))
+    at = len(keys) - 1 - _np_int(pc.index_in(wanted, value_set=backwards))
+    sub = found.take(at)
+    return [
+        Change(
+            found.rule,
+            cid,
+            evidence_key(*parts),
+            cid,
+            eid,
+            when.isoformat(),
+            None,
+        )
+        for cid, eid, when, parts in zip(
+            sub.customer_id.to_pylist(),
+            sub.event_id.to_pylist(),
+            sub.time.to_pylist(),
+            sub.key_parts(),
+            strict=True,
+        )
+    ]
+
+
+def _np_int(values: pa.Array) -> np.ndarray:
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _compare(mine: _Result, theirs: _Result) -> tuple[int, int, list[Change], list[Change]]:
+    """Distinct alerts of each side, and the alerts that appear and disappear."""
+    if isinstance(mine, list) and isinstance(theirs, list):
+        mine_keys = {f.key: f for f in mine}
+        their_keys = {f.key: f for f in theirs}
+        appear = [_change(f) for k, f in mine_keys.items() if k not in their_keys]
+        vanish = [_change(f) for k, f in their_keys.items() if k not in mine_keys]
+        return len(mine_keys), len(their_keys), appear, vanish
+    # The windowed rules: alert keys compared as arrays, objects only for the changes.
+    keys, other = _keys(mine), _keys(theirs)
+    distinct, other_distinct = pc.unique(keys), pc.unique(other)
+    new_keys = distinct.filter(pc.invert(pc.is_in(distinct, value_set=other_distinct)))
+    gone_keys = other_distinct.filter(pc.invert(pc.is_in(other_distinct, value_set=distinct)))
+    appear = _columnar_changes(mine, keys, new_keys) if isinstance(mine, Findings) else []
+    vanish = _columnar_changes(theirs, other, gone_keys) if isinstance(theirs, Findings) else []
+    return len(distinct), len(other_distinct), appear, vanish
 
 
 def _change(f: _Found) -> Change:
@@ -325,7 +393,7 @@ def backtest(
 
     export = export_rows((r for r in replay if r.type in EXPORT_TYPES), located)
     seconds = {"export": clock.perf_counter() - started}
-    cache: dict[Any, list[_Found]] = {}
+    cache: dict[Any, _Result] = {}
     new_found = _evaluate(list(candidate.rules), export, replay, facts, since, cache, seconds)
     old_found = _evaluate(list(in_force.rules), export, replay, facts, since, cache, seconds)
 
@@ -335,19 +403,16 @@ def backtest(
     for rule_id in sorted(set(new_found) | set(old_found)):
         mine = new_found.get(rule_id, [])
         theirs = old_found.get(rule_id, [])
-        mine_keys = {f.key: f for f in mine}
-        their_keys = {f.key: f for f in theirs}
-        appear = [f for k, f in mine_keys.items() if k not in their_keys]
-        vanish = [f for k, f in their_keys.items() if k not in mine_keys]
-        new += [_change(f) for f in appear]
-        gone += [_change(f) for f in vanish]
+        alerts, their_alerts, appear, vanish = _compare(mine, theirs)
+        new += appear
+        gone += vanish
         counts.append(
             RuleCount(
                 rule_id,
                 len(mine),
-                len(mine_keys),
+                alerts,
                 len(theirs),
-                len(their_keys),
+                their_alerts,
                 len(appear),
                 len(vanish),
                 rule_id in WINDOWED,

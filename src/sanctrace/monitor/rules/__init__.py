@@ -30,7 +30,24 @@ from sanctrace.monitor.rules.base import (
 from sanctrace.monitor.rules.config import PACKAGED, EffectiveRules, ParamError, load_config
 from sanctrace.monitor.rules.registry import BUILTIN, load_class
 
-__all__ = ["Finding", "RuleSet", "decision_of", "error_finding"]
+__all__ = [
+    "BUILTIN",
+    "PACKAGED",
+    "AddressFacts",
+    "EffectiveRules",
+    "Facts",
+    "Finding",
+    "IpCountry",
+    "ParamError",
+    "Rule",
+    "RuleConfig",
+    "RuleSet",
+    "decision_of",
+    "error_finding",
+    "evidence_key",
+    "load_class",
+    "load_config",
+]
 
 
 def error_finding(rule: Rule | str, reason: str, config: RuleConfig | None = None) -> Finding:
