@@ -77,11 +77,10 @@ def _setup(url: str, data_dir: Path, customers: int) -> dict[str, Any]:
     """Lists, customers and wallets, the demo chain and its activity history; returns what the
     requests use."""
     from sanctrace.demo.monitoring import load_history
-    from sanctrace.demo.world import generate
+    from sanctrace.demo.world import generate, store_world
     from sanctrace.services import lists as list_service
     from sanctrace.services.context import Context
     from sanctrace.settings import load_settings
-    from sanctrace.store import customers as customer_repo
 
     ctx = Context(load_settings(db=url, data_dir=data_dir))
     timings: dict[str, float] = {}
@@ -109,35 +108,7 @@ def _setup(url: str, data_dir: Path, customers: int) -> dict[str, Any]:
     )
 
     with ctx.db.begin() as conn:
-        customer_repo.upsert_customers(
-            conn,
-            (
-                {
-                    "id": c.id,
-                    "kind": c.kind,
-                    "names": c.names,
-                    "country": c.country,
-                    "birth_date": c.birth_date,
-                    "nationality": c.nationality,
-                    "residence": c.country,
-                    "incorporated": c.incorporated,
-                    "data": c.data,
-                }
-                for c in world.customers
-            ),
-        )
-        customer_repo.add_wallets(
-            conn,
-            (
-                {
-                    "customer_id": w.customer_id,
-                    "chain": w.chain,
-                    "address": w.address,
-                    "purpose": w.purpose,
-                }
-                for w in world.wallets
-            ),
-        )
+        store_world(conn, world)
     timings["customers_s"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -12,8 +12,9 @@ import hashlib
 import json
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class NameKind(StrEnum):
@@ -283,3 +284,11 @@ class Match:
     explanation: str
     features: dict[str, float] = field(default_factory=dict)
     snapshot_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The match as JSON evidence (every field; the score to four places)."""
+        return {
+            **asdict(self),
+            "score": round(float(self.score), 4),
+            "features": dict(self.features),
+        }

@@ -14,7 +14,7 @@ from sanctrace.demo.files import csv_text, write_world
 from sanctrace.demo.monitoring import load_history, monitoring_context, monitoring_step
 from sanctrace.demo.ownership import ownership_section
 from sanctrace.demo.trace import trace_demo_chain
-from sanctrace.demo.world import generate
+from sanctrace.demo.world import generate, store_world
 from sanctrace.fileio import write_atomic
 from sanctrace.services import lists as list_service
 from sanctrace.services import names as name_service
@@ -60,35 +60,7 @@ def run_demo(
     )
 
     with console.status("storing customers and wallets"), db.begin() as conn:
-        customer_repo.upsert_customers(
-            conn,
-            (
-                {
-                    "id": c.id,
-                    "kind": c.kind,
-                    "names": c.names,
-                    "country": c.country,
-                    "birth_date": c.birth_date,
-                    "nationality": c.nationality,
-                    "residence": c.country,
-                    "incorporated": c.incorporated,
-                    "data": c.data,
-                }
-                for c in world.customers
-            ),
-        )
-        customer_repo.add_wallets(
-            conn,
-            (
-                {
-                    "customer_id": w.customer_id,
-                    "chain": w.chain,
-                    "address": w.address,
-                    "purpose": w.purpose,
-                }
-                for w in world.wallets
-            ),
-        )
+        store_world(conn, world)
         counts = customer_repo.count(conn)
     summary.steps.append(
         ("customers", f"{counts['customers']} customers, {counts['wallets']} wallets stored")

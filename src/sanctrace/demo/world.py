@@ -14,8 +14,11 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+
 from sanctrace.chain._codecs import b58check_encode, segwit_encode
 from sanctrace.demo import names_data as nd
+from sanctrace.store import customers as customer_repo
 
 
 @dataclass
@@ -436,3 +439,37 @@ def _ownership_chain(owner: dict, sg: Customer) -> list[dict]:
             }
         )
     return [person, holding, kapital, company, *links]
+
+
+def store_world(conn: sa.Connection, world: World) -> None:
+    """Store the world's customers (names in every script) and their wallets, in ``conn``'s
+    transaction: what an exchange's first import would bring."""
+    customer_repo.upsert_customers(
+        conn,
+        (
+            {
+                "id": c.id,
+                "kind": c.kind,
+                "names": c.names,
+                "country": c.country,
+                "birth_date": c.birth_date,
+                "nationality": c.nationality,
+                "residence": c.country,
+                "incorporated": c.incorporated,
+                "data": c.data,
+            }
+            for c in world.customers
+        ),
+    )
+    customer_repo.add_wallets(
+        conn,
+        (
+            {
+                "customer_id": w.customer_id,
+                "chain": w.chain,
+                "address": w.address,
+                "purpose": w.purpose,
+            }
+            for w in world.wallets
+        ),
+    )

@@ -41,7 +41,7 @@ from sanctrace.chain.addresses import normalise
 from sanctrace.errors import Unavailable
 from sanctrace.lists import snapshots as list_snapshots
 from sanctrace.lists.snapshots import Delta, LoadResult
-from sanctrace.model import Match, NameQuery
+from sanctrace.model import NameQuery
 from sanctrace.names import Screener
 from sanctrace.services.context import Context
 from sanctrace.services.names import NO_LISTS, build_screener, screen_customers
@@ -327,20 +327,6 @@ def _name_alert(
     }
 
 
-def _match_dict(m: Match) -> dict[str, Any]:
-    return {
-        "entity_id": m.entity_id,
-        "source": m.source,
-        "schema": m.schema,
-        "entity_name": m.entity_name,
-        "matched_name": m.matched_name,
-        "query_name": m.query_name,
-        "score": round(float(m.score), 4),
-        "explanation": m.explanation,
-        "snapshot_id": m.snapshot_id,
-    }
-
-
 # --- the scan ---------------------------------------------------------------------------------
 
 
@@ -412,7 +398,7 @@ def _scan_events(
                             customer_id=row.customer_id,
                             event=row,
                             subject=q.name,
-                            match=_match_dict(m),
+                            match=m.to_dict(),
                             who_en=f"the {role}",
                             who_ja="送金人" if role == "originator" else "受取人",
                         )

@@ -19,21 +19,6 @@ __all__ = ["NameMatch"]
 SCHEMAS = {"person": "Person", "company": "Company"}
 
 
-def match_dict(m: Any) -> dict[str, Any]:
-    return {
-        "entity_id": m.entity_id,
-        "source": m.source,
-        "snapshot_id": m.snapshot_id,
-        "schema": m.schema,
-        "entity_name": m.entity_name,
-        "matched_name": m.matched_name,
-        "query_name": m.query_name,
-        "score": round(float(m.score), 4),
-        "explanation": m.explanation,
-        "features": dict(m.features),
-    }
-
-
 class NameMatch(Rule):
     id = "name_match"
     event_types: ClassVar[frozenset[str]] = frozenset({"customer", "deposit", "withdrawal"})
@@ -100,7 +85,7 @@ class NameMatch(Rule):
                         "customer_id": customer_id,
                         "names": [n.model_dump(mode="json") for n in names],
                         "secondary": {k: v for k, v in secondary.items() if v},
-                        "match": match_dict(m),
+                        "match": m.to_dict(),
                     },
                     key=(customer_id, who, m.entity_id),
                 )

@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 from sanctrace.monitor.events import DepositEvent, Event, NameIn, WalletEvent, WithdrawalEvent
 from sanctrace.monitor.rules.base import Facts, Finding, Rule
 from sanctrace.monitor.rules.config import ParamError
-from sanctrace.monitor.rules.name_match import match_dict
 
 __all__ = ["SanctionedVasp"]
 
@@ -67,7 +66,7 @@ class SanctionedVasp(Rule):
                     f"相手方の暗号資産交換業者「{vasp}」は制裁リスト掲載の {m.entity_name}"
                     f"（{m.source}、スナップショット {m.snapshot_id}、スコア {m.score:.2f}）と一致しました。"
                 ),
-                evidence={"vasp": vasp, "event_type": event.type, "match": match_dict(m)},
+                evidence={"vasp": vasp, "event_type": event.type, "match": m.to_dict()},
                 key=(vasp.casefold(), m.entity_id),
             )
             for m in matches
