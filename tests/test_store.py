@@ -17,6 +17,12 @@ def test_migrations_create_every_table(db_url):
     names = set(sa.inspect(db.engine).get_table_names())
     assert set(metadata.tables) <= names
     assert "alembic_version" in names
+    # The migrations build every column the code's tables name, with the same nullability.
+    inspector = sa.inspect(db.engine)
+    for table in metadata.sorted_tables:
+        built = {c["name"]: c["nullable"] for c in inspector.get_columns(table.name)}
+        declared = {c.name: c.nullable for c in table.columns}
+        assert built == declared, table.name
     # A second open finds the schema current and changes nothing.
     with db.connect() as conn:
         before = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()

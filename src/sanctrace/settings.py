@@ -9,6 +9,10 @@ Interfaces build one ``Settings`` (the environment, then their own options such 
 | ``SANCTRACE_DATA_DIR`` | ``data_dir``: downloaded lists, the chain store | ``./sanctrace-data`` |
 | ``SANCTRACE_SOURCES`` | ``sources``: TOML file of list URLs | the packaged ``lists/sources.toml`` |
 | ``SANCTRACE_RULES`` | ``rules``: YAML file of monitoring rules | the packaged ``monitor/rules/rules.yml`` |
+| ``SANCTRACE_USER`` | ``user``: who acts in commands that change cases, holds, decisions | none: they refuse |
+| ``SANCTRACE_SLA_HOURS`` | ``sla_hours``: hours to resolve a case, by severity (JSON) | 24 / 72 / 168 / 336 |
+| ``SANCTRACE_WEBHOOK_URL`` | ``webhook_url``: where hold and decision changes are posted | none |
+| ``SANCTRACE_WEBHOOK_SECRET`` | ``webhook_secret``: the HMAC-SHA256 key that signs them | none |
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_DB", "DEFAULT_DATA_DIR", "Settings", "load_settings"]
@@ -34,6 +38,12 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     sources: Path | None = None
     rules: Path | None = None
+    user: str | None = None
+    sla_hours: dict[str, int] = Field(
+        default_factory=lambda: {"critical": 24, "high": 72, "medium": 168, "low": 336}
+    )
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
 
     @property
     def chain_dir(self) -> Path:

@@ -288,7 +288,198 @@ alerts = sa.Table(
     sa.Column("snapshot_id", sa.Integer),  # the list snapshot that caused it (lookback)
     sa.Column("count", sa.Integer, nullable=False, default=1),
     sa.Column("status", sa.String(16), nullable=False),  # open | closed
+    sa.Column("entity_id", sa.String(255)),  # the listed entity it is about, when one
+    sa.Column("suppressed_by", sa.Integer),  # the suppression (decision memory) that muted it
     sa.Index(None, "customer_id", "time"),
     sa.Index(None, "rule", "time"),
     sa.Index(None, "rule", "subject", "evidence_key"),
+)
+
+# --- cases: users, keys, cases, holds, audit, webhooks, tasks (migration 0006) -----------------
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),  # analyst | approver | admin | auditor
+    sa.Column("password_hash", sa.Text, nullable=False),  # argon2id
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.UniqueConstraint("name"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),  # shown, and the lookup
+    sa.Column("key_hash", sa.String(64), nullable=False),  # SHA-256 of the whole key
+    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("name"),
+    sa.Index(None, "prefix"),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False),  # SHA-256 of the cookie's token
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.UniqueConstraint("token_hash"),
+)
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subject_type", sa.String(16), nullable=False),  # customer | counterparty
+    sa.Column("subject", sa.Text, nullable=False),  # the customer id, or the address
+    sa.Column("customer_id", sa.String(128)),
+    # open | in_review | pending_approval | closed | reopened
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("assignee", sa.String(64)),
+    sa.Column("due", sa.DateTime(timezone=True), nullable=False),
+    # true_match | false_positive | not_sanctions_related | escalated
+    sa.Column("disposition", sa.String(24)),
+    sa.Column("reason", sa.Text),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("closed_by", sa.String(64)),
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
+    sa.Column("approved_by", sa.String(64)),
+    sa.Column("approved_at", sa.DateTime(timezone=True)),
+    sa.Index(None, "subject_type", "subject", "state"),
+    sa.Index(None, "state", "due"),
+)
+
+case_alerts = sa.Table(
+    "case_alerts",
+    metadata,
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), primary_key=True),
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), primary_key=True),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "alert_id"),
+)
+
+case_notes = sa.Table(
+    "case_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # comment | attachment
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),  # the comment, or the attachment's name
+    sa.Column("content", sa.JSON),  # an attachment: evidence captured as JSON at the time
+    sa.Index(None, "case_id"),
+)
+
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("customer_id", sa.String(128), nullable=False),
+    sa.Column("entity_id", sa.String(255), nullable=False),
+    sa.Column("entity_fingerprint", sa.String(64)),  # the listed record as decided on
+    sa.Column("customer_fingerprint", sa.String(64)),  # the customer's screened data
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id")),
+    sa.Column("decided_by", sa.String(64), nullable=False),
+    sa.Column("approved_by", sa.String(64)),
+    # pending_approval | active | invalidated | expired
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_reason", sa.Text),
+    sa.Index(None, "customer_id", "entity_id"),
+)
+
+holds = sa.Table(
+    "holds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("decision_id", sa.String(36), nullable=False),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("customer_id", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # deposit | withdrawal
+    sa.Column("chain", sa.String(32)),
+    sa.Column("asset", sa.String(64)),
+    sa.Column("amount", sa.String(64)),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id")),
+    # held | release_pending | released | rejected
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("requested_by", sa.String(64)),  # who asked for the release (the maker)
+    sa.Column("decided_by", sa.String(64)),  # who approved the release or rejected
+    sa.Column("reason", sa.Text),
+    sa.UniqueConstraint("decision_id"),
+    sa.Index(None, "state"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),  # a user, a key, or "system"
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("object_type", sa.String(32), nullable=False),
+    sa.Column("object_id", sa.String(128), nullable=False),
+    sa.Column("before", sa.JSON),
+    sa.Column("after", sa.JSON),
+    sa.Column("reason", sa.Text),
+    sa.Column("record_type", sa.String(32), nullable=False),  # for retention
+    sa.Column("purged", sa.Boolean, nullable=False, default=False),  # content gone, hash kept
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index(None, "object_type", "object_id"),
+)
+
+legal_holds = sa.Table(
+    "legal_holds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("object_type", sa.String(32), nullable=False),
+    sa.Column("object_id", sa.String(128), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("released_at", sa.DateTime(timezone=True)),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_type", sa.String(64), nullable=False),  # e.g. hold.released
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("log", sa.JSON, nullable=False),  # every attempt: time, status, error
+    sa.Index(None, "delivered_at", "next_attempt_at"),
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),  # completed_transfer_notification
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id")),
+    sa.Column("state", sa.String(16), nullable=False),  # open | done
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("done_by", sa.String(64)),
+    sa.Column("done_at", sa.DateTime(timezone=True)),
 )
