@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from helpers import run
+from helpers import key_headers, run
 from sanctrace.chain.graph import UtxoGraph
 from sanctrace.chain.tagfiles import read_tag_files
 from sanctrace.chain.tagpacks import read_tagpack_folder
@@ -277,7 +277,7 @@ def test_clustered_address_inherits_its_clusters_tags(db_url, shared_data, data_
 
     from sanctrace.api.app import create_app
 
-    with TestClient(create_app(db_url)) as client:
+    with TestClient(create_app(db_url), headers=key_headers(db_url)) as client:
         reply = client.post("/v1/screen/address", json={"address": queried})
         assert reply.status_code == 200 and reply.json() == body
         assert client.post("/v1/screen/address", json={"address": ""}).status_code == 422

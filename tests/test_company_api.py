@@ -6,8 +6,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from helpers import serving
+from helpers import key_headers, serving
 from sanctrace.api.app import create_app
+from sanctrace.api.auth import install_auth
 from sanctrace.api.companies import company_router
 from sanctrace.api.errors import install_error_handler
 from sanctrace.lists.snapshots import load_lists
@@ -22,6 +23,11 @@ def api(db_url, fixtures):
     with serving(create_app(db.url)) as url:  # the application as served
         yield url
     db.dispose()
+
+
+@pytest.fixture
+def auth(api, db_url):
+    return key_headers(db_url)
 
 
 CHAIN = {
@@ -50,7 +56,7 @@ CHAIN = {
 }
 
 
-def test_company_objects_with_nested_shareholders(api):
+def test_company_objects_with_nested_shareholders(api, auth):
     clean = {
         "id": "JP-1",
         "name": "Sakura Trading KK",
@@ -58,7 +64,7 @@ def test_company_objects_with_nested_shareholders(api):
         "shareholders": [{"name": "Yamada Taro", "country": "JP", "share": 100}],
         "ubos": [{"name": "Yamada Taro", "country": "JP"}],
     }
-    with httpx.Client(base_url=api, timeout=60) as client:
+    with httpx.Client(base_url=api, timeout=60, headers=auth) as client:
         reply = client.post("/v1/screen/company", json={"companies": [CHAIN, clean]})
     assert reply.status_code == 200, reply.text
     body = reply.json()
@@ -81,7 +87,7 @@ def test_company_objects_with_nested_shareholders(api):
     assert jp["paths"] == [] and jp["signals"] == [] and body["problems"] == []
 
 
-def test_ftm_records_and_problems_per_record(api):
+def test_ftm_records_and_problems_per_record(api, auth):
     owns = {"owner": ["A"], "asset": ["B"], "percentage": ["140"]}
     records = [
         {"id": "A", "schema": "Company", "properties": {"name": ["Kriptobirzha Primer"]}},
@@ -89,7 +95,7 @@ def test_ftm_records_and_problems_per_record(api):
         {"id": "o", "schema": "Ownership", "properties": owns},
         {"schema": "Company"},
     ]
-    with httpx.Client(base_url=api, timeout=60) as client:
+    with httpx.Client(base_url=api, timeout=60, headers=auth) as client:
         reply = client.post("/v1/screen/company", json={"records": records})
     assert reply.status_code == 200, reply.text
     body = reply.json()
@@ -103,8 +109,8 @@ def test_ftm_records_and_problems_per_record(api):
     assert texts[1].startswith("request:3: percentage:") and "over 100" in texts[1]
 
 
-def test_bad_requests(api):
-    with httpx.Client(base_url=api, timeout=60) as client:
+def test_bad_requests(api, auth):
+    with httpx.Client(base_url=api, timeout=60, headers=auth) as client:
         both = client.post("/v1/screen/company", json={"records": [{}], "companies": [CHAIN]})
         assert both.status_code == 422
         assert client.post("/v1/screen/company", json={}).status_code == 422
@@ -118,7 +124,7 @@ def test_bad_requests(api):
         assert nothing.json()["problems"][0].startswith("request:1: id: not an FtM entity")
 
 
-def test_same_party_without_id_is_one_party(api):
+def test_same_party_without_id_is_one_party(api, auth):
     """Two companies with the same shareholder, written differently: one party, one id."""
     owner = {"name": "Arkady Kornevsky", "country": "RU", "birth_date": "1971-02-14"}
     twin = {**owner, "name": "ARKADY  kornevsky", "country": "ru"}
@@ -126,7 +132,7 @@ def test_same_party_without_id_is_one_party(api):
         {"id": "C-1", "name": "Amber One Ltd", "shareholders": [{**owner, "share": 60}]},
         {"id": "C-2", "name": "Amber Two Ltd", "shareholders": [{**twin, "share": 60}]},
     ]
-    with httpx.Client(base_url=api, timeout=60) as client:
+    with httpx.Client(base_url=api, timeout=60, headers=auth) as client:
         reply = client.post("/v1/screen/company", json={"companies": companies})
     assert reply.status_code == 200, reply.text
     owners = {r["paths"][0]["steps"][0]["owner"] for r in reply.json()["results"]}
@@ -145,10 +151,16 @@ def test_no_lists_is_503(tmp_path):
     db = open_database(f"sqlite:///{tmp_path / 'bare.db'}")
     app = FastAPI()
     install_error_handler(app)  # as create_app does: the router translates no error
+    install_auth(app, Context(db=db))
     app.include_router(company_router(Context(db=db)))
     try:
         with serving(app) as url:
-            reply = httpx.post(f"{url}/v1/screen/company", json={"companies": [CHAIN]}, timeout=60)
+            reply = httpx.post(
+                f"{url}/v1/screen/company",
+                json={"companies": [CHAIN]},
+                timeout=60,
+                headers=key_headers(db),
+            )
         assert reply.status_code == 503 and "no sanctions lists" in reply.json()["detail"]
     finally:
         db.dispose()

@@ -8,7 +8,7 @@ import json
 import httpx
 import sqlalchemy as sa
 
-from helpers import run, serving
+from helpers import key_headers, run, serving, user_headers
 from monitor_helpers import LISTED, context, customer, load_list, withdrawal, write_list
 from sanctrace import __version__
 from sanctrace.api.app import create_app
@@ -21,10 +21,14 @@ def test_decide_api_allow_block_stored_and_repeated(db_url, tmp_path):
     ctx = context(db_url, tmp_path)
     answers = load_list(ctx, write_list(tmp_path / "list", 2))
     snapshot = answers[0].snapshot_id
+    auth, reader = key_headers(ctx), user_headers(ctx, "auditor")
     with serving(create_app(ctx)) as url:
-        assert httpx.post(f"{url}/v1/events", json=customer(), timeout=60).status_code == 200
+        assert (
+            httpx.post(f"{url}/v1/events", json=customer(), timeout=60, headers=auth).status_code
+            == 200
+        )
         clean = withdrawal("x-clean")
-        allow = httpx.post(f"{url}/v1/decide/withdrawal", json=clean, timeout=60)
+        allow = httpx.post(f"{url}/v1/decide/withdrawal", json=clean, timeout=60, headers=auth)
         assert allow.status_code == 200, allow.text
         body = allow.json()
         assert body["decision"] == "allow", body
@@ -33,26 +37,30 @@ def test_decide_api_allow_block_stored_and_repeated(db_url, tmp_path):
         assert body["engine_version"] == __version__
 
         listed = withdrawal("x-listed", address=LISTED)
-        block = httpx.post(f"{url}/v1/decide/withdrawal", json=listed, timeout=60)
+        block = httpx.post(f"{url}/v1/decide/withdrawal", json=listed, timeout=60, headers=auth)
         assert block.status_code == 200, block.text
         blocked = block.json()
         assert blocked["decision"] == "block", blocked
         assert "sanctioned_address" in {r["rule"] for r in blocked["reasons"]}
         assert all(r["summary"] and r["summary_ja"] for r in blocked["reasons"])
 
-        again = httpx.post(f"{url}/v1/decide/withdrawal", json=listed, timeout=60)
+        again = httpx.post(f"{url}/v1/decide/withdrawal", json=listed, timeout=60, headers=auth)
         assert again.json() == blocked  # the stored decision, not a second one
 
         changed = httpx.post(
-            f"{url}/v1/decide/withdrawal", json={**listed, "amount": "9"}, timeout=60
+            f"{url}/v1/decide/withdrawal", json={**listed, "amount": "9"}, timeout=60, headers=auth
         )
         assert changed.status_code == 409
-        wrong = httpx.post(f"{url}/v1/decide/deposit", json=clean, timeout=60)
+        wrong = httpx.post(f"{url}/v1/decide/deposit", json=clean, timeout=60, headers=auth)
         assert wrong.status_code == 422
-        bad = httpx.post(f"{url}/v1/decide/withdrawal", json={**clean, "amount": "x"}, timeout=60)
+        bad = httpx.post(
+            f"{url}/v1/decide/withdrawal", json={**clean, "amount": "x"}, timeout=60, headers=auth
+        )
         assert bad.status_code == 422 and "amount" in bad.json()["detail"]
 
-        listed_alerts = httpx.get(f"{url}/v1/alerts", params={"customer": "C1"}, timeout=60)
+        listed_alerts = httpx.get(
+            f"{url}/v1/alerts", params={"customer": "C1"}, timeout=60, headers=reader
+        )
         assert listed_alerts.status_code == 200
         rows = listed_alerts.json()
         assert any(
@@ -127,3 +135,41 @@ def test_decide_and_alerts_cli(db_url, tmp_path):
     assert json.loads(none.stdout) == []
     table = run("alerts", "list", db=db_url)
     assert table.returncode == 0 and "sanctioned_address" in table.stdout
+
+
+def test_list_load_between_two_decisions_is_seen_by_the_second(db_url, tmp_path):
+    """The data version is read once per decision (one memo shared by every cache), never
+    kept across decisions: a list loaded between two requests changes the second answer."""
+    from monitor_helpers import load_list as load
+    from sanctrace.monitor.events import parse_event
+    from sanctrace.monitor.pipeline import process
+    from sanctrace.services import _snapshot_cache
+
+    ctx = context(db_url, tmp_path)
+    first = load(ctx, write_list(tmp_path / "v1", 1))[0].snapshot_id
+    process(ctx, [parse_event(customer(), "customer")])
+    before = decide(ctx, "withdrawal", withdrawal("x-before", address=LISTED))
+    assert before.decision == "allow", before.reasons
+    assert before.snapshots == {"us_ofac_sdn": first}
+
+    second = load(ctx, write_list(tmp_path / "v2", 2))[0].snapshot_id
+    assert second != first
+    after = decide(ctx, "withdrawal", withdrawal("x-after", address=LISTED))
+    assert after.decision == "block", after.reasons
+    assert after.snapshots == {"us_ofac_sdn": second}
+    assert "sanctioned_address" in {r["rule"] for r in after.reasons}
+
+    # Inside one decision the version is read once, whatever number of caches ask.
+    calls = []
+    real = _snapshot_cache.repo.data_version
+
+    def counted(conn):
+        calls.append(1)
+        return real(conn)
+
+    _snapshot_cache.repo.data_version = counted
+    try:
+        decide(ctx, "withdrawal", withdrawal("x-counted", address=LISTED))
+    finally:
+        _snapshot_cache.repo.data_version = real
+    assert len(calls) == 1

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from helpers import ROOT, run, serving
+from helpers import ROOT, key_headers, run, serving
 from monitor_helpers import context, customer, withdrawal, write_jsonl
 from sanctrace.api.app import create_app
 from sanctrace.monitor.events import parse_event
@@ -229,18 +229,19 @@ def test_pipeline_stores_once_and_updates_customer_in_place(db_url, tmp_path):
 
 def test_post_events_one_and_batch(db_url, tmp_path):
     ctx = context(db_url, tmp_path)
+    auth = key_headers(ctx)
     with serving(create_app(ctx)) as url:
-        one = httpx.post(f"{url}/v1/events", json=customer(), timeout=60)
+        one = httpx.post(f"{url}/v1/events", json=customer(), timeout=60, headers=auth)
         assert one.status_code == 200, one.text
         assert one.json()["events"][0]["status"] == "stored"
         batch = {"events": [customer(), withdrawal("x1"), withdrawal("x2")]}
-        many = httpx.post(f"{url}/v1/events", json=batch, timeout=60)
+        many = httpx.post(f"{url}/v1/events", json=batch, timeout=60, headers=auth)
         assert many.status_code == 200, many.text
         body = many.json()
         assert [e["status"] for e in body["events"]] == ["duplicate", "stored", "stored"]
         assert body["stored"] == 2 and body["duplicates"] == 1
         bad = {"events": [withdrawal("x3"), {**withdrawal("x4"), "amount": "-1"}, {"type": 1}]}
-        refused = httpx.post(f"{url}/v1/events", json=bad, timeout=60)
+        refused = httpx.post(f"{url}/v1/events", json=bad, timeout=60, headers=auth)
         assert refused.status_code == 422
         problems = refused.json()["problems"]
         assert problems[0].startswith("events[1]: amount:")

@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from helpers import run, serving
+from helpers import key_headers, run, serving
 from sanctrace.chainstore.store import ChainStore
 from sanctrace.demo.chain_world import generate_chain
 from sanctrace.demo.files import write_chain, write_world
@@ -176,7 +176,8 @@ def api(world, monkeypatch):
 
 
 def test_api_screens_a_deposit_before_credit(world, api):
-    with httpx.Client(base_url=api, timeout=60) as client:
+    auth = key_headers(world["db_url"])
+    with httpx.Client(base_url=api, timeout=60, headers=auth) as client:
         reply = client.post(
             "/v1/screen/transaction",
             json={"address": deposit(world, "direct_from_listed_exchange"), "chain": "btc"},

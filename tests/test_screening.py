@@ -9,7 +9,7 @@ import shutil
 import httpx
 import pytest
 
-from helpers import run, serving
+from helpers import key_headers, run, serving, user_headers
 from sanctrace.lists.snapshots import diff, load_lists
 from sanctrace.model import NameQuery
 from sanctrace.services.names import (
@@ -112,8 +112,8 @@ def api(loaded):
         yield url
 
 
-def test_rest_api_screens_names_and_addresses(api):
-    with httpx.Client(base_url=api, timeout=60) as client:
+def test_rest_api_screens_names_and_addresses(api, loaded):
+    with httpx.Client(base_url=api, timeout=60, headers=key_headers(loaded)) as client:
         reply = client.post(
             "/v1/screen/name", json={"name": "コルネフスキー アルカジー", "schema": "Person"}
         )
@@ -131,7 +131,7 @@ def test_rest_api_screens_names_and_addresses(api):
 
 def test_threshold_is_reported_alike_by_cli_and_api(api, db_url):
     """One rule: the request's threshold, else the screener's for the schema."""
-    with httpx.Client(base_url=api, timeout=60) as client:
+    with httpx.Client(base_url=api, timeout=60, headers=key_headers(db_url)) as client:
         for extra, body in (([], {}), (["--threshold", "0.9"], {"threshold": 0.9})):
             cli = run("screen", "name", "Hanako Yamada", "--json", *extra, db=db_url)
             assert cli.returncode == 0, cli.stderr
@@ -149,12 +149,14 @@ def test_api_without_lists_answers_503(db_url):
 
     db = open_database(db_url)
     with serving(create_app(db_url)) as url, httpx.Client(base_url=url, timeout=60) as client:
-        reply = client.post("/v1/screen/name", json={"name": "Arkady Kornevsky"})
+        reply = client.post(
+            "/v1/screen/name", json={"name": "Arkady Kornevsky"}, headers=key_headers(db_url)
+        )
         assert reply.status_code == 503
         assert reply.json() == {
             "detail": "no sanctions list loaded; load one with: sanctrace lists load PATH"
         }
-        assert client.get("/v1/lists").json() == {}
+        assert client.get("/v1/lists", headers=user_headers(db_url, "auditor")).json() == {}
         schema = client.get("/openapi.json").json()
         for path in ("/v1/lists", "/v1/screen/name"):
             (op,) = schema["paths"][path].values()

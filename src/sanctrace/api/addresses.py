@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from sanctrace.api.auth import requires
 from sanctrace.api.errors import ERROR_RESPONSES
+from sanctrace.cases.auth import Permission
 from sanctrace.services.addresses import AddressAnswer, AddressScreener
 from sanctrace.services.context import Context
 
@@ -21,7 +23,12 @@ def addresses_router(ctx: Context) -> APIRouter:
     router = APIRouter()
     addresses = AddressScreener(ctx.db, ctx.chain_store)
 
-    @router.post("/v1/screen/address", response_model=AddressAnswer, responses=ERROR_RESPONSES)
+    @router.post(
+        "/v1/screen/address",
+        response_model=AddressAnswer,
+        responses=ERROR_RESPONSES,
+        dependencies=[requires(Permission.SCREEN)],
+    )
     def screen_address(request: AddressRequest) -> AddressAnswer:
         """List hits, tags and cluster tags of an address; ``snapshots`` names the lists.
         422: not a valid address for any supported chain (and named by no list or tag)."""

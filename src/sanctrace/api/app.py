@@ -1,5 +1,6 @@
 """The REST API: screening of names, addresses, transactions and companies; list status.
-Every answer names its snapshots; every error is mapped once (``api.errors``)."""
+Every answer names its snapshots; every error is mapped once (``api.errors``); every route but
+the health check requires an API key or a console session and a permission (``api.auth``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from pydantic import BaseModel
 
 from sanctrace import __version__
 from sanctrace.api.addresses import addresses_router
+from sanctrace.api.audit import audit_router
+from sanctrace.api.auth import check_routes, install_auth
+from sanctrace.api.cases import cases_router
 from sanctrace.api.companies import company_router
 from sanctrace.api.errors import install_error_handler
 from sanctrace.api.exposure import exposure_router
+from sanctrace.api.holds import holds_router, webhook_lifespan
 from sanctrace.api.lists import lists_router
 from sanctrace.api.monitoring import monitoring_router
 from sanctrace.api.names import names_router
@@ -32,8 +37,9 @@ def create_app(ctx: Context | Settings | str | None = None) -> FastAPI:
         ctx = (
             Context(ctx) if isinstance(ctx, Settings) or ctx is None else Context(Settings(db=ctx))
         )
-    app = FastAPI(title="sanctrace", version=__version__)
+    app = FastAPI(title="sanctrace", version=__version__, lifespan=webhook_lifespan(ctx))
     install_error_handler(app)
+    install_auth(app, ctx)
 
     @app.get("/v1/health", response_model=Health)
     def health() -> Health:
@@ -46,6 +52,10 @@ def create_app(ctx: Context | Settings | str | None = None) -> FastAPI:
         exposure_router(ctx),
         company_router(ctx),
         monitoring_router(ctx),
+        holds_router(ctx),
+        cases_router(ctx),
+        audit_router(ctx),
     ):
         app.include_router(router)
+    check_routes(app)  # fail closed: a route without a permission is a bug
     return app

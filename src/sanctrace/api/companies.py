@@ -16,7 +16,9 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sanctrace.api.auth import requires
 from sanctrace.api.errors import ERROR_RESPONSES
+from sanctrace.cases.auth import Permission
 from sanctrace.services.companies import CompanyRequest, CompanyService, KybCompany
 from sanctrace.services.context import Context
 
@@ -135,7 +137,12 @@ def company_router(ctx: Context) -> APIRouter:
     router = APIRouter()
     service = CompanyService(ctx.db)
 
-    @router.post("/v1/screen/company", response_model=CompanyCheckOut, responses=ERROR_RESPONSES)
+    @router.post(
+        "/v1/screen/company",
+        response_model=CompanyCheckOut,
+        responses=ERROR_RESPONSES,
+        dependencies=[requires(Permission.SCREEN)],
+    )
     def screen_company(request: CompanyRequestIn) -> dict[str, Any]:
         """Verdicts (blocked, possibly blocked, not blocked), control, paths and signals.
 

@@ -12,7 +12,7 @@ __all__ = ["ERROR_RESPONSES", "ErrorOut", "install_error_handler"]
 
 
 class ErrorOut(BaseModel):
-    """The body of every 404, 409, 422 (from a service) and 503 answer."""
+    """The body of every 401, 403, 404, 409, 422 (from a service) and 503 answer."""
 
     detail: str
     problems: list[str] | None = None  # the single findings behind ``detail``, when there are
@@ -23,7 +23,8 @@ async def _handle(_request: Request, exc: Exception) -> JSONResponse:
     content: dict[str, object] = {"detail": str(exc)}
     if exc.problems:
         content["problems"] = exc.problems
-    return JSONResponse(status_code=exc.http_status, content=content)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    return JSONResponse(status_code=exc.http_status, content=content, headers=headers)
 
 
 def install_error_handler(app: FastAPI) -> None:
@@ -35,6 +36,8 @@ def install_error_handler(app: FastAPI) -> None:
 ERROR_RESPONSES: dict[int | str, dict] = {
     status: {"model": ErrorOut, "description": what}
     for status, what in (
+        (401, "No valid API key (Authorization: Bearer …) or console session."),
+        (403, "The key's scopes or the user's role do not allow this."),
         (404, "Not found: the subject is not known."),
         (409, "Conflict with the stored state."),
         (503, "Unavailable: no lists loaded, or the database cannot be reached."),

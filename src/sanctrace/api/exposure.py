@@ -7,7 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from sanctrace.api.auth import requires
 from sanctrace.api.errors import ERROR_RESPONSES
+from sanctrace.cases.auth import Permission
 from sanctrace.services.context import Context
 from sanctrace.services.exposure import ExposureRequest, ExposureService
 
@@ -116,6 +118,7 @@ def exposure_router(ctx: Context) -> APIRouter:
         # Optional basis keys absent from an answer stay absent, as the CLI's JSON has them.
         response_model_exclude_unset=True,
         responses=ERROR_RESPONSES,
+        dependencies=[requires(Permission.SCREEN)],
     )
     def screen_transaction(request: TransactionRequest) -> Any:
         """Exposure with its evidence paths, a risk decision and the data it was computed on.

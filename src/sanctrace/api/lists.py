@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from sanctrace.api.auth import requires
 from sanctrace.api.errors import ERROR_RESPONSES
+from sanctrace.cases.auth import Permission
 from sanctrace.services import lists
 from sanctrace.services.context import Context
 
@@ -36,7 +38,12 @@ def lists_router(ctx: Context) -> APIRouter:
     """The list status route over the context's database."""
     router = APIRouter()
 
-    @router.get("/v1/lists", response_model=dict[str, SourceStatusOut], responses=ERROR_RESPONSES)
+    @router.get(
+        "/v1/lists",
+        response_model=dict[str, SourceStatusOut],
+        responses=ERROR_RESPONSES,
+        dependencies=[requires(Permission.READ)],
+    )
     def status() -> dict[str, dict[str, Any]]:
         return lists.status(ctx).to_dict()
 

@@ -8,7 +8,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
 
+from sanctrace.api.auth import requires
 from sanctrace.api.errors import ERROR_RESPONSES, ErrorOut
+from sanctrace.cases.auth import Permission
 from sanctrace.errors import BadRequest
 from sanctrace.monitor.alerts import MAX_LIMIT, AlertOut, AlertQuery, list_alerts
 from sanctrace.monitor.decisions import decide
@@ -105,24 +107,44 @@ def monitoring_router(ctx: Context) -> APIRouter:
     """The monitoring routes over the context's database and rules."""
     router = APIRouter()
 
-    @router.post("/v1/events", response_model=EventsResponse, responses=RESPONSES)
+    @router.post(
+        "/v1/events",
+        response_model=EventsResponse,
+        responses=RESPONSES,
+        dependencies=[requires(Permission.EVENTS)],
+    )
     def post_events(body: Any = Body(...)) -> EventsResponse:  # noqa: B008
         """Store one event or a batch (``{"events": [...]}``) and evaluate it; a batch with a
         bad record is refused whole (422, ``problems`` lists each)."""
         result = process(ctx, _events_of(body), strict=True)
         return EventsResponse(**result.to_dict())
 
-    @router.post("/v1/decide/withdrawal", response_model=DecisionResponse, responses=RESPONSES)
+    @router.post(
+        "/v1/decide/withdrawal",
+        response_model=DecisionResponse,
+        responses=RESPONSES,
+        dependencies=[requires(Permission.DECIDE)],
+    )
     def decide_withdrawal(body: dict[str, Any] = Body(...)) -> DecisionResponse:  # noqa: B008
         """Decide a withdrawal request before it is sent: allow, hold or block."""
         return _decide_route(ctx, "withdrawal", body)
 
-    @router.post("/v1/decide/deposit", response_model=DecisionResponse, responses=RESPONSES)
+    @router.post(
+        "/v1/decide/deposit",
+        response_model=DecisionResponse,
+        responses=RESPONSES,
+        dependencies=[requires(Permission.DECIDE)],
+    )
     def decide_deposit(body: dict[str, Any] = Body(...)) -> DecisionResponse:  # noqa: B008
         """Decide a deposit before it is credited: allow, hold or block."""
         return _decide_route(ctx, "deposit", body)
 
-    @router.get("/v1/alerts", response_model=list[AlertOut], responses=ERROR_RESPONSES)
+    @router.get(
+        "/v1/alerts",
+        response_model=list[AlertOut],
+        responses=ERROR_RESPONSES,
+        dependencies=[requires(Permission.READ)],
+    )
     def get_alerts(
         customer: str | None = None,
         rule: str | None = None,

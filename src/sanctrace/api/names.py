@@ -7,7 +7,9 @@ from dataclasses import asdict
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from sanctrace.api.auth import requires
 from sanctrace.api.errors import ERROR_RESPONSES
+from sanctrace.cases.auth import Permission
 from sanctrace.model import Match
 from sanctrace.services import names
 from sanctrace.services.context import Context
@@ -61,6 +63,7 @@ def names_router(ctx: Context) -> APIRouter:
         response_model=NameResponse,
         response_model_by_alias=True,
         responses=ERROR_RESPONSES,
+        dependencies=[requires(Permission.SCREEN)],
     )
     def screen_name(request: NameRequest) -> NameResponse:
         answer = names.screen_name(

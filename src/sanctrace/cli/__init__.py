@@ -15,16 +15,24 @@ from sanctrace.cli._console import err as _err
 from sanctrace.cli._console import out as _out
 from sanctrace.cli._console import state as _state
 from sanctrace.cli.alerts import alerts_app as _alerts_app
+from sanctrace.cli.audit import audit_app as _audit_app
+from sanctrace.cli.cases import cases_app as _cases_app
 from sanctrace.cli.chain import chain_app as _chain_app
 from sanctrace.cli.decide import decide_app as _decide_app
+from sanctrace.cli.decisions import decisions_app as _decisions_app
 from sanctrace.cli.demo import demo as _demo
 from sanctrace.cli.events import events_app as _events_app
+from sanctrace.cli.holds import holds_app as _holds_app
+from sanctrace.cli.keys import keys_app as _keys_app
 from sanctrace.cli.lists import lists_app as _lists_app
 from sanctrace.cli.monitor import monitor_app as _monitor_app
 from sanctrace.cli.network import network_app as _network_app
+from sanctrace.cli.reports import reports_app as _reports_app
 from sanctrace.cli.rules import rules_app as _rules_app
 from sanctrace.cli.screen import screen_app as _screen_app
 from sanctrace.cli.serve import serve as _serve
+from sanctrace.cli.users import users_app as _users_app
+from sanctrace.cli.webhooks import webhooks_app as _webhooks_app
 from sanctrace.errors import SanctraceError
 
 __all__ = ["app", "main"]
@@ -42,9 +50,17 @@ app.add_typer(_chain_app, name="chain")
 app.add_typer(_network_app, name="network")
 app.add_typer(_events_app, name="events")
 app.add_typer(_decide_app, name="decide")
+app.add_typer(_decisions_app, name="decisions")
 app.add_typer(_alerts_app, name="alerts")
+app.add_typer(_audit_app, name="audit")
 app.add_typer(_monitor_app, name="monitor")
 app.add_typer(_rules_app, name="rules")
+app.add_typer(_reports_app, name="reports")
+app.add_typer(_users_app, name="users")
+app.add_typer(_keys_app, name="keys")
+app.add_typer(_cases_app, name="cases")
+app.add_typer(_holds_app, name="holds")
+app.add_typer(_webhooks_app, name="webhooks")
 app.command("serve")(_serve)
 app.command("demo")(_demo)
 
@@ -76,6 +92,14 @@ def _main_options(
             help="Monitoring rules merged over the defaults (default: $SANCTRACE_RULES).",
         ),
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="Who acts, in commands that change cases, holds and decisions "
+            "(default: $SANCTRACE_USER).",
+        ),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Log details and tracebacks.")
     ] = False,
@@ -86,6 +110,7 @@ def _main_options(
     _state.db_url = db
     _state.data_dir = data_dir
     _state.rules = rules
+    _state.user = user
     _state.verbose = verbose
     _state._context = None
     logging.basicConfig(

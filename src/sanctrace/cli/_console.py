@@ -8,10 +8,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sanctrace.cases.auth import Principal
+from sanctrace.errors import BadRequest
 from sanctrace.services.context import Context
 from sanctrace.settings import load_settings
 
@@ -27,6 +31,7 @@ class State:
     db_url: str | None = None
     data_dir: Path | None = None
     rules: Path | None = None
+    user: str | None = None
     verbose: bool = False
     _context: Context | None = None
 
@@ -36,11 +41,36 @@ state = State()
 
 def context() -> Context:
     """The services' context for this command: the environment's settings under the global
-    ``--db``, ``--data-dir`` and ``--rules`` options."""
+    ``--db``, ``--data-dir``, ``--rules`` and ``--user`` options."""
     if state._context is None:
-        settings = load_settings(db=state.db_url, data_dir=state.data_dir, rules=state.rules)
+        settings = load_settings(
+            db=state.db_url, data_dir=state.data_dir, rules=state.rules, user=state.user
+        )
         state._context = Context(settings)
     return state._context
+
+
+# A command that changes a case, hold or decision takes ``user: UserOption = None`` and calls
+# ``acting_user(user)``; ``sanctrace --user NAME …`` and $SANCTRACE_USER work as well.
+UserOption = Annotated[
+    str | None,
+    typer.Option("--user", help="The acting user (default: the global --user, $SANCTRACE_USER)."),
+]
+
+
+def acting_user(name: str | None = None) -> Principal:
+    """The user acting in this command: ``name`` (a command's own ``--user``), else the global
+    ``--user``, else $SANCTRACE_USER. Refused (exit 2) without one, or when the user is unknown
+    or disabled."""
+    from sanctrace.cases import users
+
+    chosen = name or context().settings.user
+    if not chosen:
+        raise BadRequest(
+            "this command changes a case, hold or decision: name the acting user with "
+            "--user NAME (or set $SANCTRACE_USER)"
+        )
+    return users.acting_user(context(), chosen)
 
 
 @contextmanager

@@ -28,3 +28,9 @@ def demo(
         table.add_row(step, result)
     out.print(table)
     out.print(f"Report: [bold]{summary.report.resolve()}[/]")
+    if summary.credentials:
+        out.print("Credentials made for this run (shown once; only their hashes are stored):")
+        for c in summary.credentials:
+            out.print(
+                f"  {c.kind} {c.name}: {c.secret}", markup=False, highlight=False, soft_wrap=True
+            )

@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.console import Console
 
+from sanctrace.demo.accounts import ANALYST, APPROVER, Credential, demo_accounts
 from sanctrace.demo.files import csv_text, write_world
 from sanctrace.demo.monitoring import load_history, monitoring_context, monitoring_step
 from sanctrace.demo.ownership import ownership_section
@@ -31,6 +32,8 @@ class DemoSummary:
 
     report: Path
     steps: list[tuple[str, str]] = field(default_factory=list)
+    # Made on this run, shown once by the command (never written to the report).
+    credentials: list[Credential] = field(default_factory=list)
 
 
 def run_demo(
@@ -66,6 +69,16 @@ def run_demo(
         ("customers", f"{counts['customers']} customers, {counts['wallets']} wallets stored")
     )
     context["counts"] = counts
+
+    summary.credentials = demo_accounts(ctx)
+    context["demo_users"] = {"analyst": ANALYST, "approver": APPROVER}
+    summary.steps.append(
+        (
+            "users",
+            f"analyst {ANALYST}, approver {APPROVER}, platform key "
+            f"{summary.credentials[-1].name} (credentials printed at the end)",
+        )
+    )
 
     # The customers are stored: the load re-screens them against the new snapshot.
     with console.status("loading the sanctions list and screening customer names"):

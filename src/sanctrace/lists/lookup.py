@@ -7,6 +7,7 @@ snapshot_id, version.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,10 +32,13 @@ def hit_dict(row: Any) -> dict[str, Any]:
     return {name: getattr(row, name) for name in HIT_FIELDS}
 
 
-def list_hits(conn: sa.Connection, keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The hits of the first of ``keys`` (canonical form first, then as given) that has any."""
+def list_hits(
+    conn: sa.Connection, keys: tuple[str, ...], snapshot_ids: Collection[int] | None = None
+) -> list[dict[str, Any]]:
+    """The hits of the first of ``keys`` (canonical form first, then as given) that has any,
+    in the active snapshots (or in ``snapshot_ids``)."""
     for key in keys:
-        rows = repo.find_address(conn, key)
+        rows = repo.find_address(conn, key, snapshot_ids)
         if rows:
             return [hit_dict(r) for r in rows]
     return []

@@ -8,7 +8,7 @@ malformed file, a full disk or a killed process leaves the previous snapshot act
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -320,11 +320,16 @@ PARTY_SCHEMAS = frozenset(
 )
 
 
-def active_entities(db: Database, entity_ids: list[str] | None = None) -> list[tuple[int, Entity]]:
-    """(snapshot id, entity) for the parties of the active snapshots: what screening uses."""
+def active_entities(
+    db: Database,
+    entity_ids: list[str] | None = None,
+    snapshot_ids: Collection[int] | None = None,
+) -> list[tuple[int, Entity]]:
+    """(snapshot id, entity) for the parties of the active snapshots: what screening uses.
+    ``snapshot_ids`` names other snapshots instead (a stored decision's, replayed)."""
     with db.connect() as conn:
         return [
             (snapshot_id, Entity.from_ftm(data))
-            for snapshot_id, data in repo.active_entity_data(conn, entity_ids)
+            for snapshot_id, data in repo.active_entity_data(conn, entity_ids, snapshot_ids)
             if data.get("schema") in PARTY_SCHEMAS
         ]

@@ -28,6 +28,7 @@ from sanctrace.monitor.pipeline import (
     rules_for,
     store_decision,
 )
+from sanctrace.services._snapshot_cache import pinned, reader
 from sanctrace.services.context import Context
 from sanctrace.store import monitoring as repo
 from sanctrace.store.tables import decisions, events
@@ -115,27 +116,36 @@ def decide(ctx: Context, kind: str, data: Any, *, ruleset: RuleSet | None = None
     ruleset = ruleset or rules_for(ctx)
     payload = event.model_dump(mode="json")
 
-    with ctx.db.connect() as conn:
-        stored = _stored_payload(conn, event.event_id)
-        previous = _stored_decision(conn, event.event_id) if stored is not None else None
-    if stored is not None:
-        if stored != payload:
-            raise Conflict(f"event_id: {event.event_id!r} was stored before with other content")
-        if previous is not None:
-            return DecisionAnswer.of_row(previous, repeated=True)
-        return _decide_stored(ctx, event, data, ruleset)
-
-    try:
-        result = process(ctx, [event], ruleset=ruleset, decide={event.event_id: data}, strict=True)
-        outcome = result.outcomes[0]
-    except sa.exc.IntegrityError:  # the same event_id stored meanwhile by a concurrent request
-        outcome = None
-    if outcome is None or outcome.decision is None:
-        with ctx.db.connect() as conn:
-            previous = _stored_decision(conn, event.event_id)
-        if previous is None:
+    # One data version and one read connection for the whole decision (pipeline.process).
+    with pinned(ctx.db):
+        with reader(ctx.db) as conn:
+            stored = _stored_payload(conn, event.event_id)
+            previous = _stored_decision(conn, event.event_id) if stored is not None else None
+        if stored is not None:
+            if stored != payload:
+                raise Conflict(f"event_id: {event.event_id!r} was stored before with other content")
+            if previous is not None:
+                return DecisionAnswer.of_row(previous, repeated=True)
             return _decide_stored(ctx, event, data, ruleset)
-        return DecisionAnswer.of_row(previous, repeated=True)
+
+        try:
+            result = process(
+                ctx,
+                [event],
+                ruleset=ruleset,
+                decide={event.event_id: data},
+                strict=True,
+                checked=True,
+            )
+            outcome = result.outcomes[0]
+        except sa.exc.IntegrityError:  # the same event_id stored meanwhile by a concurrent call
+            outcome = None
+        if outcome is None or outcome.decision is None:
+            with reader(ctx.db) as conn:
+                previous = _stored_decision(conn, event.event_id)
+            if previous is None:
+                return _decide_stored(ctx, event, data, ruleset)
+            return DecisionAnswer.of_row(previous, repeated=True)
     values = outcome.decision
     return DecisionAnswer(
         decision_id=values["decision_id"],

@@ -2,7 +2,9 @@
 
 One instance per ``Context`` serves every request of a process: the address screener, the
 exposure engines and the name screener are built once and reused until the lists, tags or
-chain data change, so a call costs a lookup (and a small query for the data version).
+chain data change, so a call costs a lookup. Inside ``services._snapshot_cache.pinned`` (one
+decision, one batch) the data version they all depend on is read once, and the history and
+customer queries share the block's read connection.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sanctrace.monitor import ipgeo
 from sanctrace.monitor.events import CustomerEvent, Event, NameIn, parse_event
 from sanctrace.monitor.rules.base import AddressFacts, IpCountry
 from sanctrace.names import Screener
-from sanctrace.services._snapshot_cache import SnapshotCache, active_snapshot_ids
+from sanctrace.services._snapshot_cache import SnapshotCache, active_snapshot_ids, reader
 from sanctrace.services.addresses import AddressScreener
 from sanctrace.services.context import Context
 from sanctrace.services.exposure import ExposureRequest, ExposureService
@@ -145,7 +147,7 @@ class LiveFacts:
         until: datetime | None = None,
     ) -> list[Event]:
         """The customer's stored events in time order."""
-        with self.ctx.db.connect() as conn:
+        with reader(self.ctx.db) as conn:
             rows = event_rows(
                 conn, customer_id=customer_id, types=list(types) or None, since=since, until=until
             )
@@ -159,7 +161,7 @@ class LiveFacts:
             .order_by(events.c.time.desc(), events.c.id.desc())
             .limit(1)
         )
-        with self.ctx.db.connect() as conn:
+        with reader(self.ctx.db) as conn:
             row = conn.execute(query).first()
         if row is None:
             return None

@@ -49,6 +49,7 @@ from sanctrace.monitor.rules.base import (
     decision_of,
     evidence_key,
 )
+from sanctrace.services._snapshot_cache import pinned, reader
 from sanctrace.services.context import Context
 from sanctrace.store import customers as customer_repo
 from sanctrace.store import monitoring as repo
@@ -71,6 +72,7 @@ __all__ = [
     "reason_dict",
     "rules_for",
     "store_decision",
+    "warm",
 ]
 
 BATCH = 1000
@@ -399,6 +401,7 @@ def process(
     ruleset: RuleSet | None = None,
     decide: Mapping[str, Any] | None = None,
     strict: bool = False,
+    checked: bool = False,
 ) -> ProcessResult:
     """Store, apply, evaluate and alert a batch of events (see the module docstring).
 
@@ -407,6 +410,9 @@ def process(
     A ``wallet`` event of a customer that is neither stored nor created earlier in the batch
     cannot be applied: it is ``rejected`` (its problem on ``ProcessResult.problems``) and the
     rest stored; with ``strict`` the whole batch is refused (``BadRequest`` listing them).
+    ``checked``: the caller found none of the events stored (a decision) and handles the
+    ``IntegrityError`` of one stored meanwhile by a concurrent call, so the look-ups of stored
+    ids are skipped.
     """
     ruleset = ruleset or rules_for(ctx)
     decide = decide or {}
@@ -416,23 +422,29 @@ def process(
     result = ProcessResult(rules_version=ruleset.version)
     db = ctx.db
 
-    with db.connect() as conn:
-        known = repo.known_event_ids(conn, [e.event_id for e in given])
-    fresh: list[tuple[int, Event]] = []
-    for i in ordered:
-        event = given[i]
-        if event.event_id in known:
-            outcomes[i] = EventOutcome(event.event_id, event.type, "duplicate")
-            continue
-        known.add(event.event_id)
-        fresh.append((i, event))
+    # One data version for the whole batch (every cache checks it once) and one connection
+    # for its reads; the writes are one transaction after.
+    with pinned(db):
+        known: set[str] = set()
+        if not checked:
+            with reader(db) as conn:
+                known = repo.known_event_ids(conn, [e.event_id for e in given])
+        fresh: list[tuple[int, Event]] = []
+        for i in ordered:
+            event = given[i]
+            if event.event_id in known:
+                outcomes[i] = EventOutcome(event.event_id, event.type, "duplicate")
+                continue
+            known.add(event.event_id)
+            fresh.append((i, event))
 
-    facts = _BatchFacts(facts_for(ctx))
-    evaluated: list[tuple[int, Event, list[Finding]]] = []
-    for i, event in fresh:
-        facts.pending.append(event)
-        evaluated.append((i, event, evaluate_event(ruleset, event, facts)))
-    snapshots = facts.snapshots() if any(e.event_id in decide for _, e, _ in evaluated) else {}
+        facts = _BatchFacts(facts_for(ctx))
+        evaluated: list[tuple[int, Event, list[Finding]]] = []
+        for i, event in fresh:
+            facts.pending.append(event)
+            evaluated.append((i, event, evaluate_event(ruleset, event, facts)))
+        wanted = any(e.event_id in decide for _, e, _ in evaluated)
+        snapshots = facts.snapshots() if wanted else {}
 
     with db.begin() as conn:
         rejected = _orphan_wallets(conn, [e for _, e in fresh])
@@ -449,7 +461,7 @@ def process(
                 result.problems.append(rejected[event.event_id])
         evaluated = [x for x in evaluated if x[1].event_id not in rejected]
         rows = [event_row(e) for _, e, _ in evaluated]
-        stored = set(repo.insert_events(conn, rows))
+        stored = set(repo.insert_events(conn, rows, check=not checked))
         for i, event, findings in evaluated:
             if event.event_id not in stored:  # stored meanwhile by a concurrent call
                 outcomes[i] = EventOutcome(event.event_id, event.type, "duplicate")
@@ -522,3 +534,40 @@ def store_decision(
     }
     repo.insert_decision(conn, values)
     return values
+
+
+def warm(ctx: Context) -> None:
+    """Build what a first decision would build (the rules, the address and name screeners, the
+    exposure engines at the rules' parameters) by evaluating a made-up withdrawal and deposit;
+    nothing is stored. ``sanctrace serve`` runs it in each worker before it answers."""
+    from sanctrace.monitor.events import parse_event
+
+    ruleset = rules_for(ctx)
+    common = {"customer_id": "warm-up", "time": "2000-01-01T00:00:00+00:00", "chain": "btc"}
+    party = {"names": [{"text": "Warm Up"}]}
+    samples = [
+        {
+            **common,
+            "type": "withdrawal",
+            "event_id": "warm-up-withdrawal",
+            "asset": "BTC",
+            "amount": "0.1",
+            "address": "1BoatSLRHtKNngkdXEeobR76b53LETtpyT",
+            "beneficiary": party,
+        },
+        {
+            **common,
+            "type": "deposit",
+            "event_id": "warm-up-deposit",
+            "asset": "BTC",
+            "amount": "0.1",
+            "txid": "0" * 64,
+            "output_index": 0,
+            "address": "1BoatSLRHtKNngkdXEeobR76b53LETtpyT",
+            "originator": party,
+        },
+    ]
+    with pinned(ctx.db):
+        facts = facts_for(ctx)
+        for sample in samples:
+            evaluate_event(ruleset, parse_event(sample, "warm-up"), facts)

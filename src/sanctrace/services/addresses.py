@@ -19,7 +19,8 @@ that no chain accepts as an address, and that no list or tag names as given, is 
 ``BadRequest`` (a list or tag set may hold a malformed address: screening it finds it).
 
 The cached screener keeps list addresses, tags and cluster maps in memory; each call checks the
-active snapshots and tag sets (two small queries) and the cluster map's ``CURRENT.json``
+active snapshots and tag sets (one small query, read once per request inside
+``services._snapshot_cache.pinned``) and the cluster map's ``CURRENT.json``
 (a stat) and reloads what changed, so a warm answer costs about a millisecond.
 """
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ from sanctrace.chainstore.store import ChainStore
 from sanctrace.errors import BadRequest
 from sanctrace.lists.lookup import hit_dict, list_hits
 from sanctrace.model import CryptoAddress
+from sanctrace.services._snapshot_cache import data_version, reader
 from sanctrace.store import Database
 from sanctrace.store import tags as repo
 
@@ -173,23 +176,30 @@ def _hop(h: Hop) -> dict:
 
 
 class _Live:
-    """One-shot lookups: SQL per question, the cluster map read from Parquet with filters."""
+    """One-shot lookups: SQL per question, the cluster map read from Parquet with filters.
+    With ``snapshots`` ({source: id}) the lists are those snapshots, not the active ones."""
 
-    def __init__(self, conn: sa.Connection, root: Path) -> None:
+    def __init__(
+        self, conn: sa.Connection, root: Path, snapshots: Mapping[str, int] | None = None
+    ) -> None:
         self.conn, self.root = conn, root
+        self.pinned = None if snapshots is None else dict(snapshots)
+        self.ids = None if snapshots is None else set(snapshots.values())
 
     def snapshots(self) -> dict[str, int]:
+        if self.pinned is not None:
+            return dict(self.pinned)
         return repo.active_snapshot_ids(self.conn)
 
     def hits(self, keys: tuple[str, ...]) -> list[dict]:
-        return list_hits(self.conn, keys)
+        return list_hits(self.conn, keys, self.ids)
 
     def tags(self, keys: tuple[str, ...]) -> list[dict]:
         return [tag_dict(r) for r in repo.find_tags(self.conn, list(keys))]
 
     def hits_of(self, addresses: list[str]) -> dict[str, list[dict]]:
         found: dict[str, list[dict]] = {}
-        for row in repo.listed(self.conn, addresses):
+        for row in repo.listed(self.conn, addresses, self.ids):
             found.setdefault(row.address, []).append(hit_dict(row))
         return found
 
@@ -204,7 +214,7 @@ class _Live:
 
     def tagged_in(self, chain: str, cmap: Any, cluster: int) -> list[str]:
         candidates = repo.tagged_addresses(self.conn, chain)
-        candidates |= repo.listed_addresses(self.conn, chain)
+        candidates |= repo.listed_addresses(self.conn, chain, self.ids)
         return cmap.members_among(cluster, candidates)
 
 
@@ -327,11 +337,15 @@ def _screen(
     )
 
 
-def screen_address(db: Database, address: str, store: ChainStore) -> AddressAnswer:
-    """Screen one address with one-shot lookups (see the module docstring for the answer)."""
+def screen_address(
+    db: Database, address: str, store: ChainStore, snapshots: Mapping[str, int] | None = None
+) -> AddressAnswer:
+    """Screen one address with one-shot lookups (see the module docstring for the answer).
+    ``snapshots`` ({source: snapshot id}) pins the lists to those snapshots instead of the
+    active ones (a stored decision, replayed: ``cases.replay``); tags stay the stored ones."""
     root = store.root
     with db.connect() as conn:
-        return _screen(_Live(conn, root), address)
+        return _screen(_Live(conn, root, snapshots), address)
 
 
 class AddressScreener:
@@ -346,16 +360,18 @@ class AddressScreener:
         self._current_paths: dict[str, Path] = {}
 
     def _current(self) -> _Memory:
-        with self.db.connect() as conn:
-            key = repo.data_version(conn)
-            memory = self._memory
-            if memory is None or memory.key != key:
-                with self._lock:
-                    memory = self._memory
-                    if memory is None or memory.key != key:
+        # The data version is read once per request inside ``_snapshot_cache.pinned`` (a
+        # decision); alone, it is one small query.
+        key = data_version(self.db)
+        memory = self._memory
+        if memory is None or memory.key != key:
+            with self._lock:
+                memory = self._memory
+                if memory is None or memory.key != key:
+                    with reader(self.db) as conn:
                         memory = _Memory(conn, key)
-                        memory.maps = dict(self._memory.maps) if self._memory else {}
-                        self._memory = memory
+                    memory.maps = dict(self._memory.maps) if self._memory else {}
+                    self._memory = memory
         return memory
 
     def _refresh_map(self, memory: _Memory, chain: str) -> None:

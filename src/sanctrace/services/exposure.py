@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -40,6 +40,7 @@ from sanctrace.chainstore.clusters import ClusterFiles
 from sanctrace.chainstore.store import ChainStore
 from sanctrace.errors import BadRequest, Unavailable
 from sanctrace.lists.lookup import hit_dict
+from sanctrace.services._snapshot_cache import data_version
 from sanctrace.services.addresses import is_sanctioned, tag_dict, tag_of
 from sanctrace.store import Database
 from sanctrace.store import tags as repo
@@ -291,14 +292,18 @@ def _answer(result: Exposure, chain: str, basis: Basis, unit: Unit) -> ExposureA
 # --------------------------------------------------------------------------------- data
 
 
-def chain_tags(db: Database, chain: str) -> tuple[list[Tag], dict[str, int], list[int]]:
+def chain_tags(
+    db: Database, chain: str, pinned: Mapping[str, int] | None = None
+) -> tuple[list[Tag], dict[str, int], list[int]]:
     """Tags on ``chain``: list addresses of the active snapshots (category ``sanctioned``) and
     stored attribution tags (GraphSense ``abuse: sanction`` counts as sanctioned); with the
-    active snapshot ids and the tag set ids they come from."""
+    active snapshot ids and the tag set ids they come from. ``pinned`` ({source: snapshot
+    id}) reads those snapshots instead of the active ones (``cases.replay``)."""
+    ids = None if pinned is None else set(pinned.values())
     with db.connect() as conn:
-        hits = [hit_dict(r) for r in repo.listed(conn)]
+        hits = [hit_dict(r) for r in repo.listed(conn, snapshot_ids=ids)]
         stored = [tag_dict(r) for r in repo.all_tags(conn)]
-        snapshots = repo.active_snapshot_ids(conn)
+        snapshots = repo.active_snapshot_ids(conn) if pinned is None else dict(pinned)
     tags = [t for t in tags_from_snapshot_rows(hits) if t.chain == chain and t.address]
     sets: set[int] = set()
     for d in stored:
@@ -318,9 +323,11 @@ def flags_for(
     flagged_file: Path | None = None,
     categories: Collection[str] = (SANCTIONED,),
     stop_categories: Collection[str] = ("exchange",),
+    pinned: Mapping[str, int] | None = None,
 ) -> tuple[FlagSet, Basis]:
-    """The flag set of ``chain`` and where it came from (the basis, without chain data)."""
-    tags, snapshots, tag_sets = chain_tags(db, chain)
+    """The flag set of ``chain`` and where it came from (the basis, without chain data);
+    ``pinned`` as in ``chain_tags``."""
+    tags, snapshots, tag_sets = chain_tags(db, chain, pinned)
     flags = FlagSet.from_tags(tags, categories=categories, stop_categories=stop_categories)
     if flagged_file is not None:
         user = FlagSet.from_file(flagged_file)
@@ -361,11 +368,16 @@ Engine = ExposureEngine | AccountExposure
 
 
 class ExposureService:
-    """Exposure answers over the chain store and the database, engines cached per version."""
+    """Exposure answers over the chain store and the database, engines cached per version.
+    ``snapshots`` ({source: snapshot id}) flags the addresses of those list snapshots instead
+    of the active ones (a stored decision, replayed: ``cases.replay``)."""
 
-    def __init__(self, db: Database, store: ChainStore) -> None:
+    def __init__(
+        self, db: Database, store: ChainStore, snapshots: Mapping[str, int] | None = None
+    ) -> None:
         self.db = db
         self.store = store
+        self.snapshots = None if snapshots is None else dict(snapshots)
         self._lock = threading.Lock()
         self._graphs: dict[str, tuple[tuple[str, ...], UtxoGraph | AccountGraph]] = {}
         self._engines: dict[tuple[Any, ...], tuple[Engine, Basis]] = {}
@@ -409,15 +421,16 @@ class ExposureService:
         graph, loads = self.graph(chain)
         if isinstance(graph, AccountGraph):
             check_options(model, models=ACCOUNT_MODELS, error=BadRequest)
-        with self.db.connect() as conn:
-            version = repo.data_version(conn)
+        version = data_version(self.db)  # once per request inside ``_snapshot_cache.pinned``
         files = ClusterFiles.open(self.store.root, chain) if isinstance(graph, UtxoGraph) else None
         build = files.build if files is not None else None
+        if self.snapshots is not None:
+            version = (tuple(sorted(self.snapshots.items())), version[1])
         key = (chain, id(graph), model, hops, _file_key(flagged_file), version, build)
         cached = self._engines.get(key)
         if cached is not None:
             return cached
-        flags, basis = flags_for(self.db, chain, flagged_file)
+        flags, basis = flags_for(self.db, chain, flagged_file, pinned=self.snapshots)
         basis = replace(basis, chain_loads=[k[:16] for k in loads])
         engine: Engine
         if isinstance(graph, UtxoGraph):

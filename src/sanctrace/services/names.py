@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,10 +209,14 @@ def screen_stored_customers(
     return screen_customers(ctx.db, screener, progress=progress)
 
 
-def build_screener(db: Database, **options: Any) -> Screener:
-    """A screener over every party of the active list snapshots."""
+def build_screener(
+    db: Database, snapshots: Mapping[str, int] | None = None, **options: Any
+) -> Screener:
+    """A screener over every party of the active list snapshots, or of ``snapshots``
+    ({source: snapshot id}, a stored decision's: ``cases.replay``)."""
     screener = Screener(**options)
-    for snapshot_id, entity in active_entities(db):
+    ids = None if snapshots is None else set(snapshots.values())
+    for snapshot_id, entity in active_entities(db, snapshot_ids=ids):
         screener.add(entity, snapshot_id)
     screener.freeze()
     return screener

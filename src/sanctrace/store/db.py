@@ -65,11 +65,37 @@ class Database:
         self.engine.dispose()
 
 
+# Connections kept per process: enough for the API's concurrent requests (a decision holds
+# two at most: its reads, then its write transaction) without opening and closing one per
+# request beyond the pool, which costs milliseconds on PostgreSQL. At most
+# POOL_SIZE + MAX_OVERFLOW per process (``sanctrace serve --workers N``: N times that; the
+# PostgreSQL default allows 100).
+POOL_SIZE = 16
+MAX_OVERFLOW = 16
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI hook
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _sqlite_wal(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI hook
+    """A database file in WAL mode: readers do not wait for a writer's commit (the API's
+    concurrent requests), and a commit writes the log only. Durable as before (synchronous
+    stays FULL). The mode is kept in the file; setting it again is a no-op."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.close()
+
+
+def _file_backed(url: sa.URL) -> bool:
+    """A database in a file or a server (a pooled engine), not SQLite in memory."""
+    if url.get_backend_name() != "sqlite":
+        return True
+    database = url.database or ""
+    return database not in ("", ":memory:") and "mode=memory" not in str(url)
 
 
 def open_database(url: str, migrate: bool = True) -> Database:
@@ -80,13 +106,18 @@ def open_database(url: str, migrate: bool = True) -> Database:
     """
     resolved = resolve_url(url)
     try:
-        engine = sa.create_engine(resolved)
+        pool: dict[str, int] = {}
+        if _file_backed(sa.make_url(resolved)):
+            pool = {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
+        engine = sa.create_engine(resolved, **pool)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
         raise BadRequest(f"--db {resolved!r}: not a usable database URL ({exc})") from exc
     except ImportError as exc:
         raise Unavailable(f"--db {resolved!r}: database driver missing ({exc})") from exc
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        if _file_backed(engine.url):
+            sa.event.listen(engine, "connect", _sqlite_wal)
     db = Database(engine)
     if migrate:
         try:

@@ -53,13 +53,16 @@ def known_event_ids(conn: sa.Connection, ids: Sequence[str]) -> set[str]:
     return found
 
 
-def insert_events(conn: sa.Connection, records: Iterable[Mapping[str, Any]]) -> list[str]:
+def insert_events(
+    conn: sa.Connection, records: Iterable[Mapping[str, Any]], *, check: bool = True
+) -> list[str]:
     """Store events not stored before; returns the ids stored now (a repeated id is skipped).
 
     Each record: ``event_id``, ``type``, ``time``, ``customer_id``, ``payload`` and optionally
-    the ``EVENT_COLUMNS``."""
+    the ``EVENT_COLUMNS``. ``check=False`` skips the look-up of stored ids (the caller checked):
+    an id stored meanwhile is then an ``IntegrityError``."""
     rows = list(records)
-    seen = known_event_ids(conn, [r["event_id"] for r in rows])
+    seen = known_event_ids(conn, [r["event_id"] for r in rows]) if check else set()
     stamp = now()
     fresh: list[dict[str, Any]] = []
     for r in rows:

@@ -5,7 +5,7 @@ Every function takes an open connection so the caller decides the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -245,45 +245,69 @@ def load_delta(
 
 
 # Addresses of the active snapshots with the entity that holds them.
+_LISTED_COLUMNS = (
+    crypto_addresses.c.address,
+    crypto_addresses.c.asset,
+    crypto_addresses.c.chain,
+    crypto_addresses.c.entity_id,
+    crypto_addresses.c.snapshot_id,
+    snapshots.c.source,
+    snapshots.c.version,
+    entities.c.caption,
+    entities.c.schema,
+)
+_ENTITY_OF_ADDRESS = sa.and_(
+    entities.c.snapshot_id == crypto_addresses.c.snapshot_id,
+    entities.c.entity_id == crypto_addresses.c.entity_id,
+)
 LISTED_ADDRESSES = (
-    sa.select(
-        crypto_addresses.c.address,
-        crypto_addresses.c.asset,
-        crypto_addresses.c.chain,
-        crypto_addresses.c.entity_id,
-        crypto_addresses.c.snapshot_id,
-        snapshots.c.source,
-        snapshots.c.version,
-        entities.c.caption,
-        entities.c.schema,
-    )
+    sa.select(*_LISTED_COLUMNS)
     .join(active_snapshots, active_snapshots.c.snapshot_id == crypto_addresses.c.snapshot_id)
     .join(snapshots, snapshots.c.id == crypto_addresses.c.snapshot_id)
-    .join(
-        entities,
-        sa.and_(
-            entities.c.snapshot_id == crypto_addresses.c.snapshot_id,
-            entities.c.entity_id == crypto_addresses.c.entity_id,
-        ),
-    )
+    .join(entities, _ENTITY_OF_ADDRESS)
 )
 
 
-def find_address(conn: sa.Connection, address: str) -> list[sa.Row]:
-    """Listed entities holding ``address`` (canonical form) in the active snapshots."""
-    query = LISTED_ADDRESSES.where(crypto_addresses.c.address == address).order_by(
-        snapshots.c.source, crypto_addresses.c.entity_id
+def listed_addresses_in(snapshot_ids: Collection[int] | None) -> sa.Select:
+    """``LISTED_ADDRESSES`` of the active snapshots (``None``), or of the snapshots named
+    (a stored decision's, replayed: ``cases.replay``)."""
+    if snapshot_ids is None:
+        return LISTED_ADDRESSES
+    return (
+        sa.select(*_LISTED_COLUMNS)
+        .join(snapshots, snapshots.c.id == crypto_addresses.c.snapshot_id)
+        .join(entities, _ENTITY_OF_ADDRESS)
+        .where(crypto_addresses.c.snapshot_id.in_(sorted(snapshot_ids)))
+    )
+
+
+def find_address(
+    conn: sa.Connection, address: str, snapshot_ids: Collection[int] | None = None
+) -> list[sa.Row]:
+    """Listed entities holding ``address`` (canonical form) in the active snapshots (or in
+    ``snapshot_ids``)."""
+    query = (
+        listed_addresses_in(snapshot_ids)
+        .where(crypto_addresses.c.address == address)
+        .order_by(snapshots.c.source, crypto_addresses.c.entity_id)
     )
     return list(conn.execute(query))
 
 
 def active_entity_data(
-    conn: sa.Connection, entity_ids: Iterable[str] | None = None
+    conn: sa.Connection,
+    entity_ids: Iterable[str] | None = None,
+    snapshot_ids: Collection[int] | None = None,
 ) -> Iterator[tuple[int, dict]]:
-    """(snapshot id, FtM data) of the entities of every active snapshot (or the named ones)."""
-    query = sa.select(entities.c.snapshot_id, entities.c.data).join(
-        active_snapshots, active_snapshots.c.snapshot_id == entities.c.snapshot_id
-    )
+    """(snapshot id, FtM data) of the entities of every active snapshot (or the named ones);
+    with ``snapshot_ids``, of those snapshots instead of the active ones."""
+    query = sa.select(entities.c.snapshot_id, entities.c.data)
+    if snapshot_ids is None:
+        query = query.join(
+            active_snapshots, active_snapshots.c.snapshot_id == entities.c.snapshot_id
+        )
+    else:
+        query = query.where(entities.c.snapshot_id.in_(sorted(snapshot_ids)))
     if entity_ids is None:
         yield from conn.execute(query.order_by(entities.c.snapshot_id, entities.c.entity_id))
         return

@@ -5,12 +5,12 @@ Every function takes an open connection so the caller decides the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Protocol
 
 import sqlalchemy as sa
 
-from sanctrace.store.snapshots import LISTED_ADDRESSES, now
+from sanctrace.store.snapshots import listed_addresses_in, now
 from sanctrace.store.tables import (
     active_snapshots,
     crypto_addresses,
@@ -175,33 +175,40 @@ def tagged_addresses(conn: sa.Connection, chain: str) -> set[str]:
 
 # --- list addresses of the active snapshots -------------------------------------------------
 
-_LISTED = LISTED_ADDRESSES
 
-
-def listed(conn: sa.Connection, addresses: Sequence[str] | None = None) -> list[sa.Row]:
+def listed(
+    conn: sa.Connection,
+    addresses: Sequence[str] | None = None,
+    snapshot_ids: Collection[int] | None = None,
+) -> list[sa.Row]:
     """Address rows of the active snapshots (the shape of ``snapshots.find_address``), for
-    ``addresses`` or all of them."""
+    ``addresses`` or all of them; with ``snapshot_ids``, of those snapshots instead."""
     order = (crypto_addresses.c.address, snapshots.c.source, crypto_addresses.c.entity_id)
+    query = listed_addresses_in(snapshot_ids)
     if addresses is None:
-        return list(conn.execute(_LISTED.order_by(*order)))
+        return list(conn.execute(query.order_by(*order)))
     rows: list[sa.Row] = []
     wanted = sorted(set(addresses))
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
         rows.extend(
-            conn.execute(_LISTED.where(crypto_addresses.c.address.in_(chunk)).order_by(*order))
+            conn.execute(query.where(crypto_addresses.c.address.in_(chunk)).order_by(*order))
         )
     return rows
 
 
-def listed_addresses(conn: sa.Connection, chain: str) -> set[str]:
-    """Every address on ``chain`` that an active snapshot lists."""
-    query = (
-        sa.select(crypto_addresses.c.address)
-        .join(active_snapshots, active_snapshots.c.snapshot_id == crypto_addresses.c.snapshot_id)
-        .where(crypto_addresses.c.chain == chain)
-        .distinct()
-    )
+def listed_addresses(
+    conn: sa.Connection, chain: str, snapshot_ids: Collection[int] | None = None
+) -> set[str]:
+    """Every address on ``chain`` that an active snapshot (or one of ``snapshot_ids``) lists."""
+    query = sa.select(crypto_addresses.c.address).where(crypto_addresses.c.chain == chain)
+    if snapshot_ids is None:
+        query = query.join(
+            active_snapshots, active_snapshots.c.snapshot_id == crypto_addresses.c.snapshot_id
+        )
+    else:
+        query = query.where(crypto_addresses.c.snapshot_id.in_(sorted(snapshot_ids)))
+    query = query.distinct()
     return set(conn.execute(query).scalars())
 
 

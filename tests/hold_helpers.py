@@ -1,0 +1,55 @@
+"""Helpers of the hold and webhook tests: a held withdrawal (a North Korean IP, which the
+``sanctioned_jurisdiction_ip`` rule holds without a login), its hold, users."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from monitor_helpers import context, load_list, withdrawal, write_list
+from sanctrace.cases import users
+from sanctrace.monitor.decisions import decide
+from sanctrace.services.context import Context
+from sanctrace.settings import Settings
+from sanctrace.store import holds as hold_repo
+from sanctrace.store import monitoring
+from sanctrace.store.tables import events
+
+KP_IP = "175.45.176.1"
+
+
+def hold_context(db_url: str, tmp_path: Path, **settings: object) -> Context:
+    if not settings:
+        ctx = context(db_url, tmp_path)
+    else:
+        ctx = Context(Settings(db=db_url, data_dir=tmp_path / "data", **settings))
+    load_list(ctx, write_list(tmp_path / "list", 1))
+    return ctx
+
+
+def held_withdrawal(ctx: Context, event_id: str, amount: str = "0.25") -> int:
+    """Decide a withdrawal from a North Korean IP (a ``hold``) and create its hold, as the
+    decision hook will; returns the hold id."""
+    answer = decide(ctx, "withdrawal", withdrawal(event_id, ip=KP_IP, amount=amount))
+    assert answer.decision == "hold", answer
+    with ctx.db.begin() as conn:
+        decision = monitoring.find_decision(conn, answer.decision_id)
+        assert decision is not None
+        payload = conn.execute(
+            sa.select(events.c.payload).where(events.c.event_id == event_id)
+        ).scalar_one()
+        return hold_repo.create_hold(conn, dict(decision._mapping), payload)
+
+
+def add_users(ctx: Context) -> dict[str, str]:
+    """An analyst, two approvers and an auditor; returns their passwords by name."""
+    made = {}
+    for name, role in (
+        ("ana", "analyst"),
+        ("apo", "approver"),
+        ("bea", "approver"),
+        ("aud", "auditor"),
+    ):
+        made[name] = users.add_user(ctx, name, role).password or ""
+    return made
