@@ -12,9 +12,7 @@ from sanctrace.cases import users
 from sanctrace.monitor.decisions import decide
 from sanctrace.services.context import Context
 from sanctrace.settings import Settings
-from sanctrace.store import holds as hold_repo
-from sanctrace.store import monitoring
-from sanctrace.store.tables import events
+from sanctrace.store.tables import holds
 
 KP_IP = "175.45.176.1"
 
@@ -29,17 +27,16 @@ def hold_context(db_url: str, tmp_path: Path, **settings: object) -> Context:
 
 
 def held_withdrawal(ctx: Context, event_id: str, amount: str = "0.25") -> int:
-    """Decide a withdrawal from a North Korean IP (a ``hold``) and create its hold, as the
-    decision hook will; returns the hold id."""
+    """Decide a withdrawal from a North Korean IP (a ``hold``); returns the hold the decision
+    created."""
     answer = decide(ctx, "withdrawal", withdrawal(event_id, ip=KP_IP, amount=amount))
     assert answer.decision == "hold", answer
-    with ctx.db.begin() as conn:
-        decision = monitoring.find_decision(conn, answer.decision_id)
-        assert decision is not None
-        payload = conn.execute(
-            sa.select(events.c.payload).where(events.c.event_id == event_id)
-        ).scalar_one()
-        return hold_repo.create_hold(conn, dict(decision._mapping), payload)
+    with ctx.db.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(holds.c.id).where(holds.c.decision_id == answer.decision_id)
+            ).scalar_one()
+        )
 
 
 def add_users(ctx: Context) -> dict[str, str]:

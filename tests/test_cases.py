@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from helpers import run
 from monitor_helpers import load_list, write_list
 from sanctrace.api.app import create_app
-from sanctrace.cases import audit, cases, users
+from sanctrace.cases import cases, users
 from sanctrace.cases.auth import Forbidden, Principal, Role
 from sanctrace.errors import BadRequest, Conflict
 from sanctrace.services import lists
@@ -28,7 +28,7 @@ from sanctrace.settings import Settings
 from sanctrace.store import cases as case_repo
 from sanctrace.store import customers as customer_repo
 from sanctrace.store import monitoring
-from sanctrace.store.tables import alerts, audit_log, suppressions
+from sanctrace.store.tables import alerts, audit_log, case_alerts, suppressions
 
 ENTITY = "us_ofac_sdn:20001"
 ANA = Principal(name="ana", kind="user", role=Role.ANALYST)
@@ -66,7 +66,7 @@ def _alert(
     key: str = "k1",
     entity: str | None = ENTITY,
 ) -> tuple[int, int | None]:
-    """Store an alert as the pipeline does, then attach it (the hook to come); returns the
+    """Store an alert as the pipeline does (``add_alert`` puts it into its case); returns the
     alert id and its case (None when suppressed)."""
     evidence: dict[str, Any] = {"match": {"entity_id": entity, "score": 0.93}} if entity else {}
     values = {
@@ -81,12 +81,13 @@ def _alert(
         "evidence_key": monitoring.evidence_key(rule, key),
     }
     with ctx.db.begin() as conn:
-        alert_id, new = monitoring.add_alert(conn, values)
+        alert_id, new = monitoring.add_alert(conn, values, sla_hours=ctx.settings.sla_hours)
         if not new:
             return alert_id, None
-        return alert_id, case_repo.attach_alert(
-            conn, alert_id, values, sla_hours=ctx.settings.sla_hours, audit=audit.record
-        )
+        case = conn.execute(
+            sa.select(case_alerts.c.case_id).where(case_alerts.c.alert_id == alert_id)
+        ).scalar_one_or_none()
+        return alert_id, case
 
 
 def _audit(ctx: Context, object_type: str | None = None) -> list[Any]:

@@ -98,7 +98,9 @@ def test_live_decisions(demo):
     assert decisions["live-wd-clean"]["decision"] == "allow"
     assert not decisions["live-wd-clean"]["reasons"]
     assert all(d["snapshots"] and d["rules_version"] for d in decisions.values())
-    assert "1 allow, 2 hold, 1 block" in " ".join(demo["stdout"].split())
+    assert decisions["live-wd-namesake"]["decision"] == "hold"
+    assert "name_match" in rules["live-wd-namesake"]
+    assert "1 allow, 3 hold, 1 block" in " ".join(demo["stdout"].split())
 
 
 def test_decisions_through_the_cli_are_the_stored_ones(demo, tmp_path):
@@ -148,3 +150,35 @@ def test_second_run_is_idempotent(demo):
     again = json.loads((demo["folder"] / "demo-report" / "alerts.json").read_text())
     assert {a["alert_id"] for a in again} == {a["alert_id"] for a in demo["alerts"]}
     assert "(0 new)" in " ".join(second.stdout.split())
+
+
+def test_casework_two_users_a_released_hold_and_the_reports(demo):
+    folder = demo["folder"]
+    report = folder / "demo-report"
+    assert 'id="casework"' in demo["html"]
+    # The case was worked by the analyst and approved by the approver (two users).
+    cases = run("cases", "list", "--json", db=demo["db"], cwd=folder)
+    assert cases.returncode == 0, cases.stderr
+    closed = [c for c in json.loads(cases.stdout) if c["state"] == "closed"]
+    assert len(closed) == 1
+    case = closed[0]
+    assert case["disposition"] == "true_match"
+    assert case["assignee"] == "demo-analyst"
+    assert any(a["rule"] == "sanctioned_address" for a in case["alerts"])
+    holds = json.loads(run("holds", "list", "--json", db=demo["db"], cwd=folder).stdout)
+    states = {h["event_id"]: h["state"] for h in holds}
+    # The namesake's withdrawal released under four-eyes; the others stay held.
+    assert states == {
+        "live-wd-namesake": "released",
+        "live-wd-kp": "held",
+        "live-dep-miner": "held",
+    }
+    # Its JAFIC pack (JSON and HTML, in Japanese) and goAML file are in the report folder.
+    pack = json.loads((report / f"STR-{case['case_id']}.json").read_text(encoding="utf-8"))
+    assert "疑わしい取引に該当すると判断した理由" in json.dumps(pack, ensure_ascii=False)
+    assert (report / f"STR-{case['case_id']}.html").exists()
+    goaml = (report / f"goaml-case-{case['case_id']}.xml").read_bytes()
+    assert goaml.startswith(b"<?xml") and b"<report" in goaml
+    # The audit chain holds every step and verifies.
+    verify = run("audit", "verify", db=demo["db"], cwd=folder)
+    assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from helpers import run
 from hold_helpers import KP_IP, add_users, held_withdrawal, hold_context
 from sanctrace.api.app import create_app
-from sanctrace.cases import holds
+from sanctrace.cases import cases, holds
 from sanctrace.cases.auth import Forbidden, Principal, Role
 from sanctrace.errors import BadRequest, Conflict, NotFound
 from sanctrace.store import holds as hold_repo
@@ -65,7 +65,10 @@ def test_create_hold_is_idempotent_and_public(db_url, tmp_path):
     hold = holds.get_hold(ctx, hold_id)
     assert hold.state == "held" and hold.kind == "withdrawal"
     assert (hold.asset, hold.amount, hold.customer_id) == ("BTC", "1.5", "C1")
-    assert hold.case_id is None and hold.requested_by is None
+    assert hold.requested_by is None
+    # The decision's alert opened the customer's case, and the hold belongs to it.
+    case = cases.show_case(ctx, hold.case_id)
+    assert case.customer_id == "C1" and case.alerts[0].decision_id == hold.decision_id
     assert set(hold.to_dict()) == PUBLIC
     with ctx.db.begin() as conn:
         row = hold_repo.find(conn, hold_id)

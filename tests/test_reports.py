@@ -393,6 +393,13 @@ def test_transfer_sweep_creates_missing_tasks(db_url, tmp_path):
         ],
     )
     load_list(ctx, write_list(tmp_path / "v2", 2))
+    # The lookback after the update opened the task itself: the sweep finds nothing missing.
+    with ctx.db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(tasks)).scalar() == 1
+    assert open_transfer_tasks(ctx) == []
+    # A task lost (say, a lookback from before this version) is opened again by the sweep.
+    with ctx.db.begin() as conn:
+        conn.execute(tasks.delete())
     made = open_transfer_tasks(ctx)
     assert len(made) == 1 and open_transfer_tasks(ctx) == []
     with ctx.db.connect() as conn:

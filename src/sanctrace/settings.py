@@ -11,22 +11,32 @@ Interfaces build one ``Settings`` (the environment, then their own options such 
 | ``SANCTRACE_RULES`` | ``rules``: YAML file of monitoring rules | the packaged ``monitor/rules/rules.yml`` |
 | ``SANCTRACE_USER`` | ``user``: who acts in commands that change cases, holds, decisions | none: they refuse |
 | ``SANCTRACE_SLA_HOURS`` | ``sla_hours``: hours to resolve a case, by severity (JSON) | 24 / 72 / 168 / 336 |
+| ``SANCTRACE_SUPPRESSION_DAYS`` | ``suppression_days``: how long a false-positive decision mutes | 365 |
 | ``SANCTRACE_WEBHOOK_URL`` | ``webhook_url``: where hold and decision changes are posted | none |
 | ``SANCTRACE_WEBHOOK_SECRET`` | ``webhook_secret``: the HMAC-SHA256 key that signs them | none |
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_DB", "DEFAULT_DATA_DIR", "Settings", "load_settings"]
+__all__ = [
+    "DEFAULT_DATA_DIR",
+    "DEFAULT_DB",
+    "DEFAULT_SLA_HOURS",
+    "Settings",
+    "export_to_environment",
+    "load_settings",
+]
 
 DEFAULT_DB = "sqlite:///sanctrace.db"
 DEFAULT_DATA_DIR = Path("sanctrace-data")
+DEFAULT_SLA_HOURS = {"critical": 24, "high": 72, "medium": 168, "low": 336}
 
 
 class Settings(BaseSettings):
@@ -39,11 +49,16 @@ class Settings(BaseSettings):
     sources: Path | None = None
     rules: Path | None = None
     user: str | None = None
-    sla_hours: dict[str, int] = Field(
-        default_factory=lambda: {"critical": 24, "high": 72, "medium": 168, "low": 336}
-    )
+    sla_hours: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
+    suppression_days: int = Field(default=365, ge=1)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+
+    @field_validator("sla_hours")
+    @classmethod
+    def _every_severity(cls, value: dict[str, int]) -> dict[str, int]:
+        # An override may name only the severities it changes.
+        return {**DEFAULT_SLA_HOURS, **value}
 
     @property
     def chain_dir(self) -> Path:
@@ -60,3 +75,17 @@ def load_settings(**overrides: Any) -> Settings:
     """The environment's settings with ``overrides`` on top (``None`` values are ignored)."""
     given = {k: v for k, v in overrides.items() if v is not None and v != ""}
     return Settings(**given)
+
+
+def export_to_environment(settings: Settings) -> None:
+    """Put ``settings`` into this process's environment, where child processes (the workers
+    of ``sanctrace serve --workers``) read them back with ``load_settings``."""
+    values = {
+        "SANCTRACE_DB": settings.db,
+        "SANCTRACE_DATA_DIR": str(settings.data_dir),
+        "SANCTRACE_RULES": str(settings.rules) if settings.rules is not None else None,
+        "SANCTRACE_USER": settings.user,
+    }
+    for name, value in values.items():
+        if value is not None:
+            os.environ[name] = value

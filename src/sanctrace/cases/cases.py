@@ -96,13 +96,11 @@ def _aware(value: datetime) -> datetime:
 def sla_hours(ctx: Context) -> dict[str, int]:
     """Hours to resolve a case by severity: the configured ones merged over the defaults (an
     override may name only some severities)."""
-    configured = getattr(ctx.settings, "sla_hours", None) or {}
-    return {**repo.DEFAULT_SLA_HOURS, **{str(k): int(v) for k, v in configured.items()}}
+    return dict(ctx.settings.sla_hours)
 
 
 def _suppression_days(ctx: Context, days: int | None) -> int:
-    chosen = days if days is not None else getattr(ctx.settings, "suppression_days", None)
-    chosen = DEFAULT_SUPPRESSION_DAYS if chosen is None else int(chosen)
+    chosen = days if days is not None else ctx.settings.suppression_days
     if not 1 <= chosen <= 3650:
         raise BadRequest("suppression days: between 1 and 3650")
     return chosen

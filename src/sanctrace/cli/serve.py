@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sanctrace.cli._console import context, err
+from sanctrace.settings import export_to_environment
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -87,11 +87,7 @@ def serve(
         uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
         return
     # The workers are new processes: they read the global options from the environment.
-    settings = ctx.settings
-    os.environ["SANCTRACE_DB"] = settings.db
-    os.environ["SANCTRACE_DATA_DIR"] = str(settings.data_dir)
-    if settings.rules is not None:
-        os.environ["SANCTRACE_RULES"] = str(settings.rules)
+    export_to_environment(ctx.settings)
     uvicorn.run(
         "sanctrace.cli.serve:worker_app",
         factory=True,

@@ -409,11 +409,30 @@ def build_activity(world: World, chain: ChainWorld, seed: int) -> Activity:
             ),
         )
     )
+    # A travel-rule beneficiary who shares a listed person's name: held for review; the
+    # casework step confirms from the beneficiary's data that it is not the listed person.
+    namesake = next(e for e in world.entries if e.sdn_type == "individual")
+    act.live.append(
+        (
+            "withdrawal to a namesake of a listed person",
+            "withdrawal",
+            _live(
+                "live-wd-namesake",
+                allow,
+                "withdrawal",
+                address=allow_to,
+                amount="0.1",
+                ip=live_ip,
+                beneficiary={"names": [{"text": namesake.name}], "country": "JP"},
+            ),
+        )
+    )
     act.planted["live"] = {
         "clean": "live-wd-clean",
         "listed": "live-wd-listed",
         "kp": "live-wd-kp",
         "miner": "live-dep-miner",
+        "namesake": "live-wd-namesake",
     }
     act.planted["miner_customer"] = miner["customer_id"]
     return act

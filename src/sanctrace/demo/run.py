@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.console import Console
 
 from sanctrace.demo.accounts import ANALYST, APPROVER, Credential, demo_accounts
+from sanctrace.demo.casework import casework_step
 from sanctrace.demo.files import csv_text, write_world
 from sanctrace.demo.monitoring import load_history, monitoring_context, monitoring_step
 from sanctrace.demo.ownership import ownership_section
@@ -197,6 +198,10 @@ def run_demo(
             monitor_ctx, history, report_dir, update.snapshot_id
         )
     summary.steps.append(("monitoring", line))
+
+    with console.status("working a case and a hold"):
+        line, context["casework"] = casework_step(monitor_ctx, report_dir)
+    summary.steps.append(("casework", line))
 
     context["steps"] = summary.steps
     context["elapsed"] = f"{time.perf_counter() - started:.1f}"

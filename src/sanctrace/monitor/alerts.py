@@ -32,8 +32,8 @@ class AlertQuery:
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_LIMIT:
             raise BadRequest(f"limit: must be between 1 and {MAX_LIMIT}")
-        if self.status is not None and self.status not in ("open", "closed"):
-            raise BadRequest("status: open or closed")
+        if self.status is not None and self.status not in ("open", "closed", "suppressed"):
+            raise BadRequest("status: open, closed or suppressed")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class AlertOut:
     snapshot_id: int | None
     count: int
     status: str
+    entity_id: str | None = None  # the listed entity it is about, when one
+    suppressed_by: int | None = None  # the suppression (decision memory) that muted it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +78,8 @@ def _out(row: Any) -> AlertOut:
         snapshot_id=row.snapshot_id,
         count=int(row.count),
         status=row.status,
+        entity_id=row.entity_id,
+        suppressed_by=row.suppressed_by,
     )
 
 

@@ -38,6 +38,7 @@ from sanctrace.monitor.windowed import (
     windowed_findings,
 )
 from sanctrace.services.context import Context
+from sanctrace.store.monitoring import utc
 from sanctrace.store.tables import events as events_table
 
 __all__ = [
@@ -102,7 +103,7 @@ def _stored(
 ) -> list[Any]:
     query = sa.select(events_table).where(events_table.c.type.in_(list(types)))
     if until is not None:
-        query = query.where(events_table.c.time <= until)
+        query = query.where(events_table.c.time <= utc(until))
     return list(conn.execute(query.order_by(events_table.c.time, events_table.c.id)))
 
 

@@ -23,6 +23,7 @@ from sanctrace.monitor.pipeline import (
     alert_values,
     evaluate_event,
     facts_for,
+    finish_decision,
     process,
     raises_alert,
     rules_for,
@@ -183,7 +184,10 @@ def _decide_stored(ctx: Context, event: Any, inputs: Any, ruleset: RuleSet) -> D
         )
         for finding in findings:
             if raises_alert(finding):
-                alert_ids.append(repo.add_alert(conn, alert_values(finding, event, decision_id))[0])
+                values_of = alert_values(finding, event, decision_id)
+                sla = ctx.settings.sla_hours
+                alert_ids.append(repo.add_alert(conn, values_of, sla_hours=sla)[0])
+        finish_decision(conn, values, event)
     return DecisionAnswer(
         decision_id=decision_id,
         event_id=event.event_id,

@@ -53,6 +53,8 @@ from sanctrace.services._snapshot_cache import pinned, reader
 from sanctrace.services.context import Context
 from sanctrace.store import customers as customer_repo
 from sanctrace.store import monitoring as repo
+from sanctrace.store.audit import record as audit_record
+from sanctrace.store.holds import create_hold
 
 if TYPE_CHECKING:
     from sanctrace.monitor.rules import RuleSet
@@ -65,6 +67,7 @@ __all__ = [
     "alert_values",
     "customer_record",
     "evaluate_event",
+    "finish_decision",
     "event_row",
     "facts_for",
     "process",
@@ -446,6 +449,7 @@ def process(
         wanted = any(e.event_id in decide for _, e, _ in evaluated)
         snapshots = facts.snapshots() if wanted else {}
 
+    sla = ctx.settings.sla_hours
     with db.begin() as conn:
         rejected = _orphan_wallets(conn, [e for _, e in fresh])
         if rejected and strict:
@@ -483,12 +487,39 @@ def process(
             for finding in findings:
                 if not raises_alert(finding):
                     continue
-                alert_id, new = repo.add_alert(conn, alert_values(finding, event, decision_id))
+                alert_id, new = repo.add_alert(
+                    conn, alert_values(finding, event, decision_id), sla_hours=sla
+                )
                 outcome.alerts.append(alert_id)
                 result.new_alerts += int(new)
+            if outcome.decision is not None:
+                finish_decision(conn, outcome.decision, event)
             outcomes[i] = outcome
     result.outcomes = [outcomes[i] for i in range(len(given))]
     return result
+
+
+def finish_decision(conn: sa.Connection, values: Mapping[str, Any], event: Event) -> None:
+    """What follows a stored decision once its alerts are stored (so a hold finds its case):
+    the hold of a ``hold`` decision, and the decision's record in the audit trail."""
+    if values["decision"] == "hold":
+        create_hold(conn, values, event.model_dump(mode="json"))
+    audit_record(
+        conn,
+        actor="system",
+        action="decision",
+        object_type="decision",
+        object_id=values["decision_id"],
+        record_type="transaction",
+        after={
+            "decision": values["decision"],
+            "event_id": values["event_id"],
+            "customer_id": values["customer_id"],
+            "rules_version": values["rules_version"],
+            "engine_version": values["engine_version"],
+            "snapshots": values["snapshots"],
+        },
+    )
 
 
 def reason_dict(finding: Finding) -> dict[str, Any]:

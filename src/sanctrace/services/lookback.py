@@ -30,7 +30,7 @@ the packaged rules file).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,6 +46,7 @@ from sanctrace.names import Screener
 from sanctrace.services.context import Context
 from sanctrace.services.names import NO_LISTS, build_screener, screen_customers
 from sanctrace.store import monitoring as repo
+from sanctrace.store.reports import create_transfer_task
 from sanctrace.store.tables import (
     active_snapshots,
     alerts,
@@ -203,7 +204,12 @@ def _active_addresses(conn: sa.Connection) -> dict[str, list[dict[str, Any]]]:
 # --- alerts ------------------------------------------------------------------------------------
 
 
-def _raise(conn: sa.Connection, answer: LookbackAnswer, values: dict[str, Any]) -> None:
+def _raise(
+    conn: sa.Connection,
+    answer: LookbackAnswer,
+    values: dict[str, Any],
+    sla_hours: Mapping[str, int] | None = None,
+) -> None:
     """Add the alert unless the same finding was alerted before (any status)."""
     seen = conn.execute(
         sa.select(alerts.c.id).where(
@@ -214,7 +220,11 @@ def _raise(conn: sa.Connection, answer: LookbackAnswer, values: dict[str, Any]) 
     ).first()
     if seen is not None:
         return
-    alert_id, new = repo.add_alert(conn, values)
+    alert_id, new = repo.add_alert(conn, values, sla_hours=sla_hours)
+    if new:
+        # A withdrawal already sent to a newly listed target: the FSA request's third duty
+        # (create_transfer_task answers None for any other finding).
+        create_transfer_task(conn, values, None, alert_id=alert_id)
     if new:
         answer.alerts += 1
         answer.by_rule[values["rule"]] = answer.by_rule.get(values["rule"], 0) + 1
@@ -353,6 +363,7 @@ def _scan_events(
     """Alert the stored deposits and withdrawals touching ``listed`` addresses, and the
     travel-rule parties matching the entities ``names_of`` (None: every entity)."""
     db = ctx.db
+    sla = ctx.settings.sla_hours
     with db.begin() as conn:
         # The events' own addresses, through the index.
         keys = sorted(listed)
@@ -363,14 +374,14 @@ def _scan_events(
             for row in rows:
                 role = "destination" if row.type == "withdrawal" else "deposit_address"
                 for hit in listed.get(row.address, []):
-                    _raise(conn, answer, _address_alert(row, row.address, role, hit))
+                    _raise(conn, answer, _address_alert(row, row.address, role, hit), sla)
     want_names = screener is not None and (names_of is None or bool(names_of))
     if not listed and not want_names:
         return
     # The travel-rule parties, from the payloads.
     query = sa.select(events).where(events.c.type.in_(TYPES))
     if since is not None:
-        query = query.where(events.c.time >= since)
+        query = query.where(events.c.time >= repo.utc(since))
     found: list[dict[str, Any]] = []
     with db.connect() as conn:
         for row in conn.execution_options(stream_results=True, yield_per=CHUNK).execute(
@@ -406,7 +417,7 @@ def _scan_events(
     if found:
         with db.begin() as conn:
             for values in found:
-                _raise(conn, answer, values)
+                _raise(conn, answer, values, sla)
 
 
 def _customer_alerts(
@@ -414,6 +425,7 @@ def _customer_alerts(
 ) -> None:
     """A ``name_match`` alert per open customer match of these snapshots (``only_new``: the
     matches the last re-screening created, not the ones it refreshed)."""
+    sla = ctx.settings.sla_hours
     ids = list(snapshot_ids)
     if not ids:
         return
@@ -453,6 +465,7 @@ def _customer_alerts(
                     who_en=f"customer {row.customer_id}",
                     who_ja=f"顧客 {row.customer_id}",
                 ),
+                sla,
             )
 
 

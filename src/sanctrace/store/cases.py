@@ -14,9 +14,8 @@ fingerprint, or no active snapshot lists it), the customer's screened data chang
 expires. These are checked lazily, here, at look-up time; a suppression found ended is marked
 ``expired`` or ``invalidated`` with the reason.
 
-Both take an optional ``audit`` callable (``sanctrace.cases.audit.record``'s signature): the
-storage layer cannot import the audit trail, so the caller that can hands it in; the ends of
-suppressions and the cases opened are then in the audit log as well as in their rows.
+The ends of suppressions, the cases opened and the alerts muted go to the audit log in the same
+transaction (``store.audit.record``, or the ``audit`` callable given).
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sanctrace.store.audit import record as audit_record
 from sanctrace.store.snapshots import now
 from sanctrace.store.tables import (
     active_snapshots,
@@ -200,6 +200,7 @@ def end_suppression(
     actor: str = SYSTEM,
 ) -> None:
     """End suppression ``row`` (``expired`` or ``invalidated``) and record why."""
+    audit = audit or audit_record
     conn.execute(
         suppressions.update()
         .where(suppressions.c.id == row.id)
@@ -246,6 +247,7 @@ def active_suppression(
     Suppressions found expired, or whose entity or customer changed since the decision, are
     ended here (state and ``ended_reason`` written, and an audit record when ``audit`` is
     given) and do not count."""
+    audit = audit or audit_record
     if not customer_id or not entity_id:
         return None
     when = _aware(at or now())
@@ -309,6 +311,7 @@ def attach_alert(
     customer's open case, else the counterparty address's (the subject) when no customer is
     known; a new one is opened when there is none. Calling it again for an alert already in an
     open case changes nothing."""
+    audit = audit or audit_record
     alert = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id)).first()
     if alert is None:
         raise LookupError(f"alert {alert_id} is not stored")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from sanctrace.store.cases import attach_alert
 from sanctrace.store.snapshots import now
 from sanctrace.store.tables import alerts, decisions, events
 
@@ -28,11 +29,20 @@ __all__ = [
     "insert_decision",
     "insert_events",
     "known_event_ids",
+    "utc",
 ]
 
 # The columns copied out of an event's payload (besides id, type, time and customer).
 EVENT_COLUMNS = ("chain", "asset", "amount", "address")
 BATCH = 1000
+
+
+def utc(moment: datetime) -> datetime:
+    """``moment`` in UTC: SQLite keeps a datetime's wall time and drops its offset, so every
+    stored or compared time is brought to UTC first (a naive one is taken as UTC)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def evidence_key(*parts: object) -> str:
@@ -73,7 +83,7 @@ def insert_events(
             {
                 "event_id": r["event_id"],
                 "type": r["type"],
-                "time": r["time"],
+                "time": utc(r["time"]),
                 "customer_id": r["customer_id"],
                 "payload": r["payload"],
                 "stored_at": stamp,
@@ -102,9 +112,9 @@ def event_rows(
     if types:
         query = query.where(events.c.type.in_(list(types)))
     if since is not None:
-        query = query.where(events.c.time >= since)
+        query = query.where(events.c.time >= utc(since))
     if until is not None:
-        query = query.where(events.c.time <= until)
+        query = query.where(events.c.time <= utc(until))
     if addresses is not None:
         query = query.where(events.c.address.in_(list(addresses)))
     return list(conn.execute(query.order_by(events.c.time, events.c.id)))
@@ -123,14 +133,18 @@ def find_decision(conn: sa.Connection, decision_id: str) -> sa.Row[Any] | None:
     ).one_or_none()
 
 
-def add_alert(conn: sa.Connection, values: Mapping[str, Any]) -> tuple[int, bool]:
-    """Store an alert, or count it on the open alert it repeats; returns (alert id, new)."""
+def add_alert(
+    conn: sa.Connection, values: Mapping[str, Any], *, sla_hours: Mapping[str, int] | None = None
+) -> tuple[int, bool]:
+    """Store an alert, or count it on the open (or suppressed) alert it repeats; returns
+    (alert id, new). A new alert joins its case, or is muted by an active suppression
+    (``store.cases.attach_alert``; ``sla_hours`` sets a new case's due date)."""
     same = conn.execute(
         sa.select(alerts.c.id).where(
             alerts.c.rule == values["rule"],
             alerts.c.subject == values["subject"],
             alerts.c.evidence_key == values["evidence_key"],
-            alerts.c.status == "open",
+            alerts.c.status.in_(("open", "suppressed")),
         )
     ).first()
     if same is not None:
@@ -139,6 +153,7 @@ def add_alert(conn: sa.Connection, values: Mapping[str, Any]) -> tuple[int, bool
     row = {"time": now(), "count": 1, "status": "open", **values}
     key = conn.execute(alerts.insert().values(**row)).inserted_primary_key
     assert key is not None
+    attach_alert(conn, int(key[0]), row, sla_hours=sla_hours)
     return int(key[0]), True
 
 

@@ -31,8 +31,15 @@ from sanctrace.services.context import Context
 from sanctrace.store import reports as repo
 
 __all__ = [
+    "DECISION_JA",
+    "DISPOSITION_JA",
+    "DOCUMENT_JA",
+    "HOLD_JA",
     "JST",
     "KIND_JA",
+    "REPORTER_FILE",
+    "SEVERITY_JA",
+    "STATE_JA",
     "CaseBundle",
     "Reporter",
     "jst",
