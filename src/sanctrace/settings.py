@@ -12,6 +12,7 @@ Interfaces build one ``Settings`` (the environment, then their own options such 
 | ``SANCTRACE_USER`` | ``user``: who acts in commands that change cases, holds, decisions | none: they refuse |
 | ``SANCTRACE_SLA_HOURS`` | ``sla_hours``: hours to resolve a case, by severity (JSON) | 24 / 72 / 168 / 336 |
 | ``SANCTRACE_SUPPRESSION_DAYS`` | ``suppression_days``: how long a false-positive decision mutes | 365 |
+| ``SANCTRACE_TIMEZONE`` | ``timezone``: the console's and reports' time zone | ``Asia/Tokyo`` |
 | ``SANCTRACE_WEBHOOK_URL`` | ``webhook_url``: where hold and decision changes are posted | none |
 | ``SANCTRACE_WEBHOOK_SECRET`` | ``webhook_secret``: the HMAC-SHA256 key that signs them | none |
 """
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     user: str | None = None
     sla_hours: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
     suppression_days: int = Field(default=365, ge=1)
+    timezone: str = "Asia/Tokyo"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
 

@@ -21,6 +21,7 @@ from sanctrace.api.monitoring import monitoring_router
 from sanctrace.api.names import names_router
 from sanctrace.services.context import Context
 from sanctrace.settings import Settings
+from sanctrace.web import install_console
 
 __all__ = ["create_app"]
 
@@ -57,5 +58,6 @@ def create_app(ctx: Context | Settings | str | None = None) -> FastAPI:
         audit_router(ctx),
     ):
         app.include_router(router)
+    install_console(app, ctx)
     check_routes(app)  # fail closed: a route without a permission is a bug
     return app

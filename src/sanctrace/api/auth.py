@@ -48,7 +48,17 @@ SESSION_COOKIE = "sanctrace_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Open to anyone: the health check and FastAPI's own documentation of the API (no data).
-PUBLIC = frozenset({"/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+PUBLIC = frozenset(
+    {
+        "/v1/health",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/login",  # the console's sign-in page and language switch
+        "/lang/{code}",
+    }
+)
 
 _bearer = HTTPBearer(
     auto_error=False, description="A platform API key: `Authorization: Bearer st_…`."

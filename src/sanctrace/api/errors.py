@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from sanctrace.errors import SanctraceError
 
-__all__ = ["ERROR_RESPONSES", "ErrorOut", "install_error_handler"]
+__all__ = ["ERROR_RESPONSES", "ErrorOut", "error_response", "install_error_handler"]
 
 
 class ErrorOut(BaseModel):
@@ -18,13 +18,18 @@ class ErrorOut(BaseModel):
     problems: list[str] | None = None  # the single findings behind ``detail``, when there are
 
 
-async def _handle(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, SanctraceError)
+def error_response(exc: SanctraceError) -> JSONResponse:
+    """The JSON answer of ``exc``: its status, ``detail`` and ``problems``."""
     content: dict[str, object] = {"detail": str(exc)}
     if exc.problems:
         content["problems"] = exc.problems
     headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
     return JSONResponse(status_code=exc.http_status, content=content, headers=headers)
+
+
+async def _handle(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SanctraceError)
+    return error_response(exc)
 
 
 def install_error_handler(app: FastAPI) -> None:
