@@ -21,7 +21,6 @@ from sanctrace.api.monitoring import monitoring_router
 from sanctrace.api.names import names_router
 from sanctrace.services.context import Context
 from sanctrace.settings import Settings
-from sanctrace.web import install_console
 
 __all__ = ["create_app"]
 
@@ -58,6 +57,8 @@ def create_app(ctx: Context | Settings | str | None = None) -> FastAPI:
         audit_router(ctx),
     ):
         app.include_router(router)
+    from sanctrace.web import install_console  # the console builds on this package's auth
+
     install_console(app, ctx)
     check_routes(app)  # fail closed: a route without a permission is a bug
     return app

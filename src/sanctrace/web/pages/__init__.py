@@ -9,8 +9,8 @@ from sanctrace.web.pages import audit, case, dashboard, graph, holds, lists, que
 
 __all__ = ["routers"]
 
-MODULES = (dashboard, queue, case, graph, screen, holds, lists, audit, reports)
+_MODULES = (dashboard, queue, case, graph, screen, holds, lists, audit, reports)
 
 
 def routers(ctx: Context) -> list[APIRouter]:
-    return [module.router(ctx) for module in MODULES]
+    return [module.router(ctx) for module in _MODULES]
