@@ -160,8 +160,10 @@ def test_casework_two_users_a_released_hold_and_the_reports(demo):
     cases = run("cases", "list", "--json", db=demo["db"], cwd=folder)
     assert cases.returncode == 0, cases.stderr
     closed = [c for c in json.loads(cases.stdout) if c["state"] == "closed"]
-    assert len(closed) == 1
-    case = closed[0]
+    # One case per run (a test above runs the demo a second time on the same database).
+    assert 1 <= len(closed) <= 2
+    assert all(c["approved_by"] == "demo-approver" for c in closed)
+    case = min(closed, key=lambda c: c["case_id"])
     assert case["disposition"] == "true_match"
     assert case["assignee"] == "demo-analyst"
     assert any(a["rule"] == "sanctioned_address" for a in case["alerts"])
