@@ -40,11 +40,12 @@ def ctx(db_url):
     context.db.dispose()
 
 
-def _routes(app: FastAPI) -> list[tuple[str, str, frozenset[Permission]]]:
-    """Every (method, concrete path, permissions) of the app outside the public paths."""
+def _routes(app: FastAPI, api: bool = True) -> list[tuple[str, str, frozenset[Permission]]]:
+    """Every (method, concrete path, permissions) of the API (``/v1/…``; with ``api`` False,
+    of the console) outside the public paths."""
     found = []
     for endpoint in endpoints(app):
-        if endpoint.path in PUBLIC:
+        if endpoint.path in PUBLIC or endpoint.path.startswith("/v1/") != api:
             continue
         path = re.sub(r"\{[^}]+\}", "1", endpoint.path)
         for method in sorted(endpoint.methods - {"HEAD", "OPTIONS"}):
@@ -99,6 +100,19 @@ def test_every_route_is_401_without_credentials_and_403_outside_the_role(ctx):
                     assert reply.status_code not in (401, 403), (where, who, reply.text)
                 else:
                     assert reply.status_code == 403, (where, who, reply.text)
+
+
+def test_console_pages_send_the_browser_to_sign_in(ctx):
+    app = create_app(ctx)
+    pages = _routes(app, api=False)
+    assert len(pages) >= 9  # dashboard, queue, case, graph, screen, holds, lists, audit, reports
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for method, path, needed in pages:
+            assert needed, f"{method} {path} declares no permission"
+            for headers in (None, {"Cookie": f"{SESSION_COOKIE}=not-a-session"}):
+                reply = client.request(method, path, headers=headers or {}, follow_redirects=False)
+                assert reply.status_code == 303, (method, path, reply.text)
+                assert reply.headers["location"].startswith("/login"), (method, path)
 
 
 def test_the_permission_of_each_existing_route(ctx):

@@ -15,6 +15,7 @@ from sanctrace.api.cases import cases_router
 from sanctrace.api.companies import company_router
 from sanctrace.api.errors import install_error_handler
 from sanctrace.api.exposure import exposure_router
+from sanctrace.api.graph import graph_router
 from sanctrace.api.holds import holds_router, webhook_lifespan
 from sanctrace.api.lists import lists_router
 from sanctrace.api.monitoring import monitoring_router
@@ -37,7 +38,13 @@ def create_app(ctx: Context | Settings | str | None = None) -> FastAPI:
         ctx = (
             Context(ctx) if isinstance(ctx, Settings) or ctx is None else Context(Settings(db=ctx))
         )
-    app = FastAPI(title="sanctrace", version=__version__, lifespan=webhook_lifespan(ctx))
+    app = FastAPI(
+        title="sanctrace",
+        version=__version__,
+        lifespan=webhook_lifespan(ctx),
+        docs_url=None,  # served from the package's own assets instead (web.docs): offline
+        redoc_url=None,
+    )
     install_error_handler(app)
     install_auth(app, ctx)
 
@@ -50,6 +57,7 @@ def create_app(ctx: Context | Settings | str | None = None) -> FastAPI:
         names_router(ctx),
         addresses_router(ctx),
         exposure_router(ctx),
+        graph_router(ctx),
         company_router(ctx),
         monitoring_router(ctx),
         holds_router(ctx),
@@ -60,5 +68,8 @@ def create_app(ctx: Context | Settings | str | None = None) -> FastAPI:
     from sanctrace.web import install_console  # the console builds on this package's auth
 
     install_console(app, ctx)
+    from sanctrace.web.docs import install_docs
+
+    install_docs(app)
     check_routes(app)  # fail closed: a route without a permission is a bug
     return app

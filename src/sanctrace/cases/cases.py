@@ -37,6 +37,7 @@ from sanctrace.store import users as users_repo
 from sanctrace.store.snapshots import now
 
 __all__ = [
+    "SEVERITY_RANK",
     "DEFAULT_SUPPRESSION_DAYS",
     "DISPOSITIONS",
     "MAX_LIMIT",
@@ -79,6 +80,8 @@ DISPOSITION_JA = {
     "not_sanctions_related": "制裁と無関係",
     "escalated": "MLRO へエスカレーション",
 }
+
+SEVERITY_RANK = repo.SEVERITY_RANK  # severities, least to most (for sorting queues)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -631,3 +634,349 @@ def reopen_case(ctx: Context, actor: Principal, case_id: int, reason: str) -> Ca
                 )
         repo.set_alert_status(conn, case_id, "open", from_status="closed")
     return show_case(ctx, case_id)
+
+
+# --- the console's queue and dashboard ----------------------------------------------------------
+# Paged, sorted and counted in the database: the console never loads every case.
+from sanctrace.store import tables as _t  # noqa: E402 - kept with the section it serves
+
+QUEUE_SORTS = ("due", "severity", "opened", "opened_desc", "updated")
+PAGE_SIZES = (25, 50, 100, 200)
+COUNT_CAP = 10_000  # counted exactly up to here; beyond, "10,000+"
+UNASSIGNED = "-"  # the assignee filter's "nobody"
+TAKEABLE = ("open", "reopened")
+
+
+def _severity_rank() -> Any:
+    return sa.case(repo.SEVERITY_RANK, value=_t.cases.c.severity, else_=-1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueQuery:
+    """The console queue's filters, sort and page. ``state`` None: every state but closed;
+    ``"all"``: any. ``assignee`` ``"-"``: unassigned. ``source``: a list source (cases with an
+    alert about an entity of that list). ``opened_from``/``opened_to``: UTC instants (the page
+    turns dates of the configured zone into them); ``opened_to`` is exclusive."""
+
+    state: str | None = None
+    severity: str | None = None
+    rule: str | None = None
+    assignee: str | None = None
+    source: str | None = None
+    overdue: bool = False
+    opened_from: datetime | None = None
+    opened_to: datetime | None = None
+    sort: str = "due"
+    page: int = 1
+    page_size: int = 50
+
+    def __post_init__(self) -> None:
+        if self.state is not None and self.state != "all" and self.state not in STATES:
+            raise BadRequest(f"state: all or one of {', '.join(STATES)}")
+        if self.severity is not None and self.severity not in repo.SEVERITY_RANK:
+            raise BadRequest(f"severity: one of {', '.join(repo.SEVERITY_RANK)}")
+        if self.sort not in QUEUE_SORTS:
+            raise BadRequest(f"sort: one of {', '.join(QUEUE_SORTS)}")
+        if not 1 <= self.page_size <= max(PAGE_SIZES):
+            raise BadRequest(f"page size: between 1 and {max(PAGE_SIZES)}")
+        if not 1 <= self.page <= 1_000_000:
+            raise BadRequest("page: between 1 and 1000000")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One case of the queue, with what the list shows of it."""
+
+    case_id: int
+    subject: str
+    subject_type: str
+    customer_id: str | None
+    customer_name: str | None
+    state: str
+    severity: str
+    assignee: str | None
+    due: str | None
+    overdue: bool
+    opened_at: str | None
+    updated_at: str | None
+    alert_count: int
+    rules: list[str]
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    page: int
+    page_size: int
+    total: int  # exact up to COUNT_CAP
+    total_capped: bool  # more than COUNT_CAP
+    has_next: bool
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _queue_where(conn: sa.Connection, q: QueueQuery, at: datetime) -> list[Any]:
+    c = _t.cases.c
+    where: list[Any] = []
+    if q.state is None:
+        where.append(c.state.in_(repo.OPEN_STATES))
+    elif q.state != "all":
+        where.append(c.state == q.state)
+    if q.severity is not None:
+        where.append(c.severity == q.severity)
+    if q.assignee == UNASSIGNED:
+        where.append(c.assignee.is_(None))
+    elif q.assignee:
+        where.append(c.assignee == q.assignee)
+    if q.overdue:
+        where += [c.due < at, c.state != repo.CLOSED]
+    if q.opened_from is not None:
+        where.append(c.opened_at >= q.opened_from)
+    if q.opened_to is not None:
+        where.append(c.opened_at < q.opened_to)
+    if q.rule or q.source:
+        where.append(_alert_filter(conn, q))
+    return where
+
+
+SELECTIVE = 20_000  # alerts: fewer matching ones are looked up from the alert side
+
+
+def _alert_filter(conn: sa.Connection, q: QueueQuery) -> Any:
+    """Cases with an alert of rule ``q.rule`` about an entity of list ``q.source``. A rare
+    match is gathered from the alerts' indexes (``IN``); a common one is checked case by case
+    as the queue is walked (``EXISTS``), which stops at the page."""
+    a, ca, c = _t.alerts.c, _t.case_alerts.c, _t.cases.c
+    conditions = []
+    if q.rule:
+        conditions.append(a.rule == q.rule)
+    if q.source:  # entity ids are "<source>:<id>": a range of the index, ";" follows ":"
+        conditions += [a.entity_id >= f"{q.source}:", a.entity_id < f"{q.source};"]
+    matching = conn.execute(
+        sa.select(sa.func.count()).select_from(
+            sa.select(a.id).where(*conditions).limit(SELECTIVE + 1).subquery()
+        )
+    ).scalar_one()
+    if matching <= SELECTIVE:
+        ids = (
+            sa.select(ca.case_id)
+            .select_from(_t.case_alerts.join(_t.alerts, a.id == ca.alert_id))
+            .where(*conditions)
+        )
+        return c.id.in_(ids)
+    return (
+        sa.select(sa.literal(1))
+        .select_from(_t.case_alerts.join(_t.alerts, a.id == ca.alert_id))
+        .where(ca.case_id == c.id, *conditions)
+        .exists()
+    )
+
+
+def _queue_order(sort: str) -> list[Any]:
+    c = _t.cases.c
+    return {
+        "due": [c.due, c.id],
+        "severity": [_severity_rank().desc(), c.due, c.id],
+        "opened": [c.opened_at, c.id],
+        "opened_desc": [c.opened_at.desc(), c.id.desc()],
+        "updated": [c.updated_at.desc(), c.id.desc()],
+    }[sort]
+
+
+def _display_names(conn: sa.Connection, customer_ids: set[str]) -> dict[str, str]:
+    """Each customer's first stored name (its legal name, as stored first)."""
+    if not customer_ids:
+        return {}
+    n = _t.customer_names.c
+    found: dict[str, str] = {}
+    for cid, name in conn.execute(
+        sa.select(n.customer_id, n.name)
+        .where(n.customer_id.in_(sorted(customer_ids)))
+        .order_by(n.customer_id, n.id)
+    ):
+        found.setdefault(cid, name)
+    return found
+
+
+def queue_page(ctx: Context, query: QueueQuery | None = None) -> QueuePage:
+    """One page of the case queue, filtered and sorted, with a bounded count."""
+    q = query or QueueQuery()
+    at = now()
+    c = _t.cases.c
+    offset = (q.page - 1) * q.page_size
+    with ctx.db.connect() as conn:
+        where = _queue_where(conn, q, at)
+        rows = list(
+            conn.execute(
+                sa.select(_t.cases)
+                .where(*where)
+                .order_by(*_queue_order(q.sort))
+                .limit(q.page_size + 1)
+                .offset(offset)
+            )
+        )
+        has_next = len(rows) > q.page_size
+        rows = rows[: q.page_size]
+        counted = conn.execute(
+            sa.select(sa.func.count()).select_from(
+                sa.select(c.id).where(*where).limit(COUNT_CAP + 1).subquery()
+            )
+        ).scalar_one()
+        ids = [int(r.id) for r in rows]
+        rules: dict[int, dict[str, int]] = {i: {} for i in ids}
+        if ids:
+            a, ca = _t.alerts.c, _t.case_alerts.c
+            for case_id, rule, total in conn.execute(
+                sa.select(ca.case_id, a.rule, sa.func.sum(a.count))
+                .select_from(_t.case_alerts.join(_t.alerts, a.id == ca.alert_id))
+                .where(ca.case_id.in_(ids))
+                .group_by(ca.case_id, a.rule)
+            ):
+                rules[int(case_id)][rule] = int(total or 0)
+        names = _display_names(conn, {r.customer_id for r in rows if r.customer_id})
+    out = []
+    for r in rows:
+        due = _aware(r.due) if r.due is not None else None
+        out.append(
+            QueueRow(
+                case_id=int(r.id),
+                subject=r.subject,
+                subject_type=r.subject_type,
+                customer_id=r.customer_id,
+                customer_name=names.get(r.customer_id) if r.customer_id else None,
+                state=r.state,
+                severity=r.severity,
+                assignee=r.assignee,
+                due=_iso(due),
+                overdue=bool(due is not None and r.state != repo.CLOSED and due < at),
+                opened_at=_iso(r.opened_at),
+                updated_at=_iso(r.updated_at),
+                alert_count=sum(rules[int(r.id)].values()),
+                rules=sorted(rules[int(r.id)]),
+            )
+        )
+    capped = counted > COUNT_CAP
+    total = min(counted, COUNT_CAP)
+    if capped:  # a page beyond the cap still knows it exists
+        total = max(total, offset + len(out) + (1 if has_next else 0))
+    return QueuePage(out, q.page, q.page_size, total, capped, has_next)
+
+
+def take_next(ctx: Context, actor: Principal) -> CaseOut | None:
+    """Assign to ``actor`` the most severe, then oldest, unassigned open (or reopened) case;
+    None when there is none. Two analysts taking at once never get the same case (the
+    assignment is a compare-and-set on "still unassigned")."""
+    _worker(actor)
+    c = _t.cases.c
+    for _attempt in range(10):
+        with ctx.db.begin() as conn:
+            candidate = None
+            for severity in sorted(repo.SEVERITY_RANK, key=lambda s: -repo.SEVERITY_RANK[s]):
+                candidate = conn.execute(
+                    sa.select(_t.cases)
+                    .where(c.severity == severity, c.assignee.is_(None), c.state.in_(TAKEABLE))
+                    .order_by(c.opened_at, c.id)
+                    .limit(1)
+                ).first()
+                if candidate is not None:
+                    break
+            if candidate is None:
+                candidate = conn.execute(  # a severity outside the known ones
+                    sa.select(_t.cases)
+                    .where(c.assignee.is_(None), c.state.in_(TAKEABLE))
+                    .order_by(c.opened_at, c.id)
+                    .limit(1)
+                ).first()
+            if candidate is None:
+                return None
+            done = conn.execute(
+                _t.cases.update()
+                .where(c.id == candidate.id, c.assignee.is_(None), c.state.in_(TAKEABLE))
+                .values(assignee=actor.name, state="in_review", updated_at=now())
+            )
+            if not done.rowcount:
+                continue  # someone else took it meanwhile
+            after = _row(conn, int(candidate.id))
+            audit.record(
+                conn,
+                actor=actor.name,
+                action="case.assign",
+                object_type="case",
+                object_id=int(candidate.id),
+                before=_brief(candidate),
+                after={**_brief(after), "take_next": True},
+            )
+            case_id = int(candidate.id)
+        return show_case(ctx, case_id)
+    raise Conflict("the queue changed too fast; try again")
+
+
+def assignees(ctx: Context) -> list[str]:
+    """The enabled users who work cases (whom a case may be assigned to), by name."""
+    with ctx.db.connect() as conn:
+        rows = users_repo.list_users(conn)
+    return sorted(
+        r.name
+        for r in rows
+        if not r.disabled
+        and r.role in {x.value for x in Role}
+        and Permission.WORK in ROLE_PERMISSIONS.get(Role(r.role), frozenset())
+    )
+
+
+@dataclass(frozen=True)
+class SeverityCounts:
+    """Cases not closed of one severity, by SLA: past due, due within a day, later."""
+
+    severity: str
+    total: int
+    overdue: int
+    due_soon: int
+    unassigned: int
+
+
+def open_case_counts(ctx: Context) -> list[SeverityCounts]:
+    """Cases not closed, by severity (most severe first) and SLA, counted in the database."""
+    at = now()
+    c = _t.cases.c
+    soon = at + timedelta(hours=24)
+
+    def total(condition: Any) -> Any:
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    query = (
+        sa.select(
+            c.severity,
+            sa.func.count(),
+            total(c.due < at),
+            total(sa.and_(c.due >= at, c.due < soon)),
+            total(c.assignee.is_(None)),
+        )
+        .where(c.state.in_(repo.OPEN_STATES))
+        .group_by(c.severity)
+    )
+    with ctx.db.connect() as conn:
+        found = {
+            sev: SeverityCounts(sev, int(n), int(o or 0), int(s or 0), int(u or 0))
+            for sev, n, o, s, u in conn.execute(query)
+        }
+    known = sorted(repo.SEVERITY_RANK, key=lambda s: -repo.SEVERITY_RANK[s])
+    extra = sorted(set(found) - set(known))
+    return [found.get(s) or SeverityCounts(s, 0, 0, 0, 0) for s in known + extra]
+
+
+__all__ += [  # noqa: PLE0605 - the console's additions
+    "COUNT_CAP",
+    "PAGE_SIZES",
+    "QUEUE_SORTS",
+    "QueuePage",
+    "QueueQuery",
+    "QueueRow",
+    "SeverityCounts",
+    "assignees",
+    "open_case_counts",
+    "queue_page",
+    "take_next",
+]

@@ -28,10 +28,12 @@ from sanctrace.cases.auth import Forbidden, Permission, Principal, Role
 from sanctrace.errors import BadRequest, Conflict, NotFound
 from sanctrace.services.context import Context
 from sanctrace.store import holds as repo
+from sanctrace.store import monitoring as monitoring_repo
 from sanctrace.store.snapshots import now
 from sanctrace.store.tables import decisions, users
 
 __all__ = [
+    "review_details",
     "STATES",
     "Hold",
     "HoldQuery",
@@ -296,3 +298,18 @@ def reject(
         reason=text,
         extra=report,
     )
+
+
+def review_details(
+    ctx: Context, found: list[Hold]
+) -> dict[int, tuple[list[dict[str, Any]], str | None]]:
+    """For the compliance team only (the console, never the platform): per hold id, the
+    reasons of the decision that held it and the note of its release request or rejection."""
+    details: dict[int, tuple[list[dict[str, Any]], str | None]] = {}
+    with ctx.db.connect() as conn:
+        for hold in found:
+            decision = monitoring_repo.find_decision(conn, hold.decision_id)
+            stored = repo.find(conn, hold.hold_id)
+            reasons = list(decision.reasons) if decision is not None else []
+            details[hold.hold_id] = (reasons, stored.reason if stored is not None else None)
+    return details

@@ -114,3 +114,9 @@ def write_chain(chain: ChainWorld, folder: Path) -> dict[str, Path]:
     rows = [[t.get(c, "") for c in CSV_COLUMNS] for t in chain.tags]
     write_atomic(files["tags"], csv_text(list(CSV_COLUMNS), rows))
     return files
+
+
+def data_dir(folder: Path) -> Path:
+    """The demo's data directory (its chain store is ``<data_dir>/chain``), so that
+    ``sanctrace --data-dir <folder>/data serve`` shows the demo's chain in the console."""
+    return folder / "data"

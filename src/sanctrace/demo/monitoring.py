@@ -19,7 +19,7 @@ from typing import Any
 from sanctrace.chainstore.store import ChainStore
 from sanctrace.demo.activity import Activity, build_activity
 from sanctrace.demo.chain_world import generate_chain
-from sanctrace.demo.files import write_chain
+from sanctrace.demo.files import data_dir, write_chain
 from sanctrace.demo.world import World
 from sanctrace.fileio import write_atomic
 from sanctrace.monitor.alerts import AlertQuery, list_alerts
@@ -49,7 +49,7 @@ class HistoryLoad:
 
 def monitoring_context(ctx: Context, folder: Path) -> Context:
     """``ctx`` with the demo's chain store (the exposure rules read it)."""
-    return Context(ctx.settings, db=ctx.db, chain_store=ChainStore(folder / "chain-store"))
+    return Context(ctx.settings, db=ctx.db, chain_store=ChainStore(data_dir(folder) / "chain"))
 
 
 def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sanctrace.chainstore.store import ChainStore
 from sanctrace.demo.chain_world import generate_chain
-from sanctrace.demo.files import write_chain
+from sanctrace.demo.files import data_dir, write_chain
 from sanctrace.demo.world import World
 from sanctrace.services.chain_data import load_chain, load_tags
 from sanctrace.services.exposure import ExposureRequest, ExposureService
@@ -22,7 +22,7 @@ def trace_demo_chain(
     Returns the step's one-line summary and the report context."""
     chain = generate_chain(world, seed)
     files = write_chain(chain, folder)
-    store = ChainStore(folder / "chain-store")
+    store = ChainStore(data_dir(folder) / "chain")
     load_chain(store, [files["chain"]], fmt="btc_bigquery")
     load_tags(db, [files["tags"]], fmt="csv", name="demo exchange tags")
     service = ExposureService(db, store)

@@ -95,3 +95,60 @@ def list_alerts(ctx: Context, query: AlertQuery | None = None) -> list[AlertOut]
             limit=query.limit,
         )
     return [_out(r) for r in rows]
+
+
+# --- the console's dashboard and queue filters ---------------------------------------------------
+from datetime import datetime  # noqa: E402 - kept with the section it serves
+
+import sqlalchemy as sa  # noqa: E402
+
+from sanctrace.store.tables import alerts as _alerts  # noqa: E402
+from sanctrace.store.tables import decisions as _decisions  # noqa: E402
+
+DECISION_OUTCOMES = ("allow", "hold", "block")
+
+
+def open_alert_counts(ctx: Context) -> dict[str, int]:
+    """Open alerts by severity, counted in the database."""
+    query = (
+        sa.select(_alerts.c.severity, sa.func.count())
+        .where(_alerts.c.status == "open")
+        .group_by(_alerts.c.severity)
+    )
+    with ctx.db.connect() as conn:
+        return {str(sev): int(n) for sev, n in conn.execute(query)}
+
+
+def alert_rules(ctx: Context) -> list[str]:
+    """The rules that raised any stored alert: one index seek per rule, not a scan."""
+    found: list[str] = []
+    with ctx.db.connect() as conn:
+        while True:
+            query = sa.select(sa.func.min(_alerts.c.rule))
+            if found:
+                query = query.where(_alerts.c.rule > found[-1])
+            rule = conn.execute(query).scalar()
+            if rule is None or len(found) >= 500:
+                return found
+            found.append(str(rule))
+
+
+def decision_counts(ctx: Context, since: datetime, until: datetime) -> dict[str, int]:
+    """Decisions made in [``since``, ``until``) by outcome (``allow``, ``hold``, ``block``;
+    each present, zero when none)."""
+    query = (
+        sa.select(_decisions.c.decision, sa.func.count())
+        .where(_decisions.c.decided_at >= since, _decisions.c.decided_at < until)
+        .group_by(_decisions.c.decision)
+    )
+    with ctx.db.connect() as conn:
+        found = {str(d): int(n) for d, n in conn.execute(query)}
+    return {**dict.fromkeys(DECISION_OUTCOMES, 0), **found}
+
+
+__all__ += [  # noqa: PLE0605 - the console's additions
+    "DECISION_OUTCOMES",
+    "alert_rules",
+    "decision_counts",
+    "open_alert_counts",
+]

@@ -483,3 +483,22 @@ tasks = sa.Table(
     sa.Column("done_by", sa.String(64)),
     sa.Column("done_at", sa.DateTime(timezone=True)),
 )
+
+# --- the console's queue and dashboard (migration 0007) ----------------------------------------
+# Counts by severity and SLA read the indexes alone; the queue's sorts and filters walk one.
+CONSOLE_INDEXES = (
+    sa.Index(
+        "ix_cases_state_severity_due_assignee",
+        cases.c.state,
+        cases.c.severity,
+        cases.c.due,
+        cases.c.assignee,
+    ),
+    sa.Index("ix_cases_severity_opened_at", cases.c.severity, cases.c.opened_at),
+    sa.Index("ix_cases_opened_at", cases.c.opened_at),
+    sa.Index("ix_cases_updated_at", cases.c.updated_at),
+    sa.Index("ix_cases_assignee_state_due", cases.c.assignee, cases.c.state, cases.c.due),
+    sa.Index("ix_alerts_status_severity", alerts.c.status, alerts.c.severity),
+    sa.Index("ix_alerts_entity_id", alerts.c.entity_id),
+    sa.Index("ix_decisions_decided_at", decisions.c.decided_at),
+)
