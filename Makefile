@@ -44,6 +44,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/exposure.py
 	$(BIN)/python bench/network.py
 	$(BIN)/python bench/monitor.py
+	$(BIN)/python bench/console.py
 
 clean:
 	rm -rf $(VENV) demo-world demo-report sanctrace.db .pytest_cache .ruff_cache
