@@ -432,3 +432,12 @@ def test_valid_addresses_with_noise_never_raise(address: str, data: st.DataObjec
     mutated = address[:position] + noise + address[position:]
     for asset in ASSETS:
         assert parse_address(asset, mutated).raw == mutated
+
+
+def test_a_tron_address_that_begins_like_bech32_testnet_is_tron():
+    # "TB1…" reads as Bitcoin testnet's "tb1" prefix, but bech32 is single-case.
+    parsed = parse_any("TB1Gd9YLEvCeCLPVk1g4PwicFqqngGotxR")
+    assert (parsed.chain, parsed.valid) == ("trx", True)
+    # A real bech32 address written in mixed case is still refused as such.
+    mixed = parse_any("tB1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx")
+    assert (mixed.chain, mixed.valid, mixed.reason) == ("btc", False, "mixed case")

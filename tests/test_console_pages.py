@@ -365,9 +365,9 @@ def test_japanese_labels_with_the_ja_cookie(world):
     ana = _client(ctx, app, "ana", pw["ana"], lang="ja")
     expected = {
         "/holds": ("保留中", "経過時間", "解除を申請", "出金"),
-        "/lists": ("制裁リスト", "最終確認", "エンティティ数"),
+        "/lists": ("制裁リスト", "最終確認", "掲載件数"),
         "/lists/us_ofac_sdn": ("スナップショット", "追加", "削除"),
-        "/lists/entity/p-1": ("名義", "文字体系", "所有・その他の関係"),
+        "/lists/entity/p-1": ("名義", "文字種", "所有・その他の関係"),
         "/audit": ("監査ログ", "チェーンを今すぐ検証", "JSON Lines"),
         "/reports": ("報告書", "期間集計", "案件"),
     }

@@ -308,9 +308,17 @@ def guess_chain(raw: str) -> str | None:
         return "bch"
     for prefix, chain in _BECH32_PREFIXES:
         if lower.startswith(prefix):
+            # Bech32 is written in one case; a mixed-case "TB1…" is a TRON base58 address.
+            if text not in (lower, text.upper()):
+                return _guess_base58(text) or chain
             return chain
     if len(text) in (42, 61) and _CASHADDR_RE.fullmatch(text):
         return "bch"
+    return _guess_base58(text)
+
+
+def _guess_base58(text: str) -> str | None:
+    """The chain of a base58 (or Zcash, Monero, XRP) shape, by length and first letters."""
     first, size = text[0], len(text)
     if first == "z" and text[:2] == "zc" and size == 95:
         return "zec"
