@@ -16,7 +16,7 @@ from sanctrace.cases import cases
 from sanctrace.cases.auth import Permission, Principal
 from sanctrace.services.context import Context
 
-__all__ = ["CaseModel", "cases_router"]
+__all__ = ["cases_router"]
 
 State = Literal["open", "in_review", "pending_approval", "closed", "reopened"]
 Disposition = Literal["true_match", "false_positive", "not_sanctions_related", "escalated"]
@@ -24,83 +24,6 @@ RESPONSES: dict[int | str, dict] = {
     **ERROR_RESPONSES,
     403: {"model": ErrorOut, "description": "Not allowed: the role, or four-eyes."},
 }
-
-
-class CaseAlertModel(BaseModel):
-    alert_id: int
-    time: str | None
-    customer_id: str | None
-    rule: str
-    severity: str
-    action: str
-    subject: str
-    summary: str
-    summary_ja: str
-    evidence: dict[str, Any]
-    evidence_key: str
-    decision_id: str | None
-    event_id: str | None
-    snapshot_id: int | None
-    count: int
-    status: str
-    entity_id: str | None
-    suppressed_by: int | None
-
-
-class CommentModel(BaseModel):
-    note_id: int
-    author: str
-    time: str | None
-    text: str
-
-
-class AttachmentModel(BaseModel):
-    note_id: int
-    author: str
-    time: str | None
-    name: str
-    content: Any
-
-
-class SuppressionModel(BaseModel):
-    suppression_id: int
-    customer_id: str
-    entity_id: str
-    state: str
-    decided_by: str
-    approved_by: str | None
-    created_at: str | None
-    expires_at: str | None
-    ended_reason: str | None
-    entity_fingerprint: str | None
-    customer_fingerprint: str | None
-
-
-class CaseModel(BaseModel):
-    """A case with its alerts, comments, attachments and the suppressions it decided."""
-
-    case_id: int
-    subject: str
-    subject_type: str
-    customer_id: str | None
-    state: State
-    severity: str
-    assignee: str | None
-    due: str | None
-    overdue: bool
-    disposition: Disposition | None
-    reason: str | None
-    opened_at: str | None
-    updated_at: str | None
-    closed_by: str | None
-    closed_at: str | None
-    approved_by: str | None
-    approved_at: str | None
-    alert_count: int
-    alerts: list[CaseAlertModel]
-    comments: list[CommentModel]
-    attachments: list[AttachmentModel]
-    suppressions: list[SuppressionModel]
 
 
 class AssignIn(BaseModel):
@@ -143,82 +66,78 @@ class ReopenIn(BaseModel):
     reason: str = Field(min_length=1, max_length=cases.MAX_TEXT)
 
 
-def _out(case: cases.CaseOut) -> CaseModel:
-    return CaseModel.model_validate(case.to_dict())
-
-
 def cases_router(ctx: Context) -> APIRouter:
     router = APIRouter(tags=["cases"], responses=RESPONSES)
 
     @router.get(
-        "/v1/cases", response_model=list[CaseModel], dependencies=[requires(Permission.READ)]
+        "/v1/cases", response_model=list[cases.CaseOut], dependencies=[requires(Permission.READ)]
     )
     def list_cases(
         state: Annotated[State | None, Query()] = None,
         assignee: Annotated[str | None, Query(max_length=64)] = None,
         customer: Annotated[str | None, Query(max_length=128)] = None,
         limit: Annotated[int, Query(ge=1, le=cases.MAX_LIMIT)] = 1000,
-    ) -> list[CaseModel]:
+    ) -> list[cases.CaseOut]:
         """Cases, the earliest due first, filtered by state, assignee and customer."""
         query = cases.CaseQuery(state=state, assignee=assignee, customer_id=customer, limit=limit)
-        return [_out(c) for c in cases.list_cases(ctx, query)]
+        return cases.list_cases(ctx, query)
 
     @router.get(
-        "/v1/cases/{case_id}", response_model=CaseModel, dependencies=[requires(Permission.READ)]
+        "/v1/cases/{case_id}",
+        response_model=cases.CaseOut,
+        dependencies=[requires(Permission.READ)],
     )
-    def show_case(case_id: int) -> CaseModel:
-        return _out(cases.show_case(ctx, case_id))
+    def show_case(case_id: int) -> cases.CaseOut:
+        return cases.show_case(ctx, case_id)
 
-    @router.post("/v1/cases/{case_id}/assign", response_model=CaseModel)
+    @router.post("/v1/cases/{case_id}/assign", response_model=cases.CaseOut)
     def assign(
         case_id: int, body: AssignIn, who: Annotated[Principal, requires(Permission.WORK)]
-    ) -> CaseModel:
-        return _out(cases.assign_case(ctx, who, case_id, body.to))
+    ) -> cases.CaseOut:
+        return cases.assign_case(ctx, who, case_id, body.to)
 
-    @router.post("/v1/cases/{case_id}/comment", response_model=CaseModel)
+    @router.post("/v1/cases/{case_id}/comment", response_model=cases.CaseOut)
     def comment(
         case_id: int, body: CommentIn, who: Annotated[Principal, requires(Permission.WORK)]
-    ) -> CaseModel:
-        return _out(cases.comment_case(ctx, who, case_id, body.text))
+    ) -> cases.CaseOut:
+        return cases.comment_case(ctx, who, case_id, body.text)
 
-    @router.post("/v1/cases/{case_id}/attach", response_model=CaseModel)
+    @router.post("/v1/cases/{case_id}/attach", response_model=cases.CaseOut)
     def attach(
         case_id: int, body: AttachIn, who: Annotated[Principal, requires(Permission.WORK)]
-    ) -> CaseModel:
+    ) -> cases.CaseOut:
         """Attach evidence captured as JSON now."""
-        return _out(cases.attach_evidence(ctx, who, case_id, body.name, body.content))
+        return cases.attach_evidence(ctx, who, case_id, body.name, body.content)
 
-    @router.post("/v1/cases/{case_id}/close", response_model=CaseModel)
+    @router.post("/v1/cases/{case_id}/close", response_model=cases.CaseOut)
     def close(
         case_id: int, body: CloseIn, who: Annotated[Principal, requires(Permission.WORK)]
-    ) -> CaseModel:
+    ) -> cases.CaseOut:
         """Close with a disposition; true_match and a suppressing false_positive wait in
         pending_approval for another approver."""
-        return _out(
-            cases.close_case(
-                ctx,
-                who,
-                case_id,
-                body.disposition,
-                body.reason,
-                suppress=body.suppress,
-                suppression_days=body.suppression_days,
-            )
+        return cases.close_case(
+            ctx,
+            who,
+            case_id,
+            body.disposition,
+            body.reason,
+            suppress=body.suppress,
+            suppression_days=body.suppression_days,
         )
 
-    @router.post("/v1/cases/{case_id}/approve", response_model=CaseModel)
+    @router.post("/v1/cases/{case_id}/approve", response_model=cases.CaseOut)
     def approve(
         case_id: int,
         who: Annotated[Principal, requires(Permission.APPROVE)],
         body: ApproveIn | None = None,
-    ) -> CaseModel:
+    ) -> cases.CaseOut:
         """Four-eyes: approve a closing; 403 for the user who closed it."""
-        return _out(cases.approve_case(ctx, who, case_id, body.reason if body else None))
+        return cases.approve_case(ctx, who, case_id, body.reason if body else None)
 
-    @router.post("/v1/cases/{case_id}/reopen", response_model=CaseModel)
+    @router.post("/v1/cases/{case_id}/reopen", response_model=cases.CaseOut)
     def reopen(
         case_id: int, body: ReopenIn, who: Annotated[Principal, requires(Permission.WORK)]
-    ) -> CaseModel:
-        return _out(cases.reopen_case(ctx, who, case_id, body.reason))
+    ) -> cases.CaseOut:
+        return cases.reopen_case(ctx, who, case_id, body.reason)
 
     return router

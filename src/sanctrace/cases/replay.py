@@ -31,15 +31,16 @@ import sqlalchemy as sa
 
 from sanctrace import __version__
 from sanctrace.errors import NotFound, Unavailable
-from sanctrace.model import Match, NameQuery
+from sanctrace.model import Match
 from sanctrace.monitor import ipgeo
 from sanctrace.monitor.events import CustomerEvent, Event, NameIn, parse_event
+from sanctrace.monitor.facts import address_facts, exposure_of, party_matches
 from sanctrace.monitor.pipeline import evaluate_event, reason_dict, rules_for
 from sanctrace.monitor.rules.base import AddressFacts, IpCountry, decision_of
 from sanctrace.names import Screener
 from sanctrace.services.addresses import screen_address
 from sanctrace.services.context import Context
-from sanctrace.services.exposure import ExposureRequest, ExposureService
+from sanctrace.services.exposure import ExposureService
 from sanctrace.services.names import NO_LISTS, build_screener
 from sanctrace.store.monitoring import event_rows
 from sanctrace.store.tables import decisions, events, snapshots
@@ -62,19 +63,7 @@ class ReplayFacts:
 
     def address(self, chain: str, address: str) -> AddressFacts:
         answer = screen_address(self.ctx.db, address, self.ctx.chain_store, self.pinned)
-        tags = list(answer.tags)
-        if answer.cluster is not None:
-            for member in answer.cluster.tagged:
-                for tag in member.tags:
-                    tags.append({**tag, "cluster_id": answer.cluster.id, "path": member.path})
-        return AddressFacts(
-            address=answer.address,
-            chain=answer.chain or chain,
-            sanctioned=answer.sanctioned,
-            hits=list(answer.hits),
-            tags=tags,
-            snapshots=dict(answer.snapshots),
-        )
+        return address_facts(answer, chain)
 
     def exposure(
         self,
@@ -93,19 +82,16 @@ class ReplayFacts:
             service = self._exposure[key] = ExposureService(
                 self.ctx.db, self.ctx.chain_store, self.pinned
             )
-        request = ExposureRequest(
+        return exposure_of(
+            service,
             chain=chain,
             direction=direction,
             hops=hops,
-            address=address if txid is None else None,
+            address=address,
             txid=txid,
-            output_index=output_index if txid is not None else None,
+            output_index=output_index,
             flagged_file=flagged_file,
         )
-        try:
-            return service.screen(request).to_dict()
-        except (Unavailable, NotFound):
-            return None
 
     def names(
         self,
@@ -119,21 +105,9 @@ class ReplayFacts:
             raise Unavailable(NO_LISTS)
         if self._screener is None:
             self._screener = build_screener(self.ctx.db, self.pinned)
-        kana = next((n.text for n in names if n.kind == "kana"), None)
-        mains = [n.text for n in names if n.kind != "kana"] or ([kana] if kana else [])
-        best: dict[str, Match] = {}
-        for text in dict.fromkeys(mains):
-            query = NameQuery(
-                name=text,
-                schema=schema,
-                birth_date=birth_date,
-                country=country,
-                name_kana=kana if kana != text else None,
-            )
-            for m in self._screener.screen(query, top=5):
-                if m.entity_id not in best or m.score > best[m.entity_id].score:
-                    best[m.entity_id] = m
-        return sorted(best.values(), key=lambda m: -m.score)
+        return party_matches(
+            self._screener, names, schema=schema, birth_date=birth_date, country=country
+        )
 
     def history(
         self,

@@ -24,14 +24,14 @@ from sanctrace.monitor.events import CustomerEvent, Event, NameIn, parse_event
 from sanctrace.monitor.rules.base import AddressFacts, IpCountry
 from sanctrace.names import Screener
 from sanctrace.services._snapshot_cache import SnapshotCache, active_snapshot_ids, reader
-from sanctrace.services.addresses import AddressScreener
+from sanctrace.services.addresses import AddressAnswer, AddressScreener
 from sanctrace.services.context import Context
 from sanctrace.services.exposure import ExposureRequest, ExposureService
 from sanctrace.services.names import NO_LISTS, build_screener
 from sanctrace.store.monitoring import event_rows
 from sanctrace.store.tables import events
 
-__all__ = ["LiveFacts"]
+__all__ = ["LiveFacts", "address_facts", "exposure_of", "party_matches"]
 
 
 class LiveFacts:
@@ -53,20 +53,7 @@ class LiveFacts:
             with self._lock:
                 if self._screener is None:
                     self._screener = AddressScreener(self.ctx.db, self.ctx.chain_store)
-        answer = self._screener.screen(address)
-        tags = list(answer.tags)
-        if answer.cluster is not None:
-            for member in answer.cluster.tagged:
-                for tag in member.tags:
-                    tags.append({**tag, "cluster_id": answer.cluster.id, "path": member.path})
-        return AddressFacts(
-            address=answer.address,
-            chain=answer.chain or chain,
-            sanctioned=answer.sanctioned,
-            hits=list(answer.hits),
-            tags=tags,
-            snapshots=dict(answer.snapshots),
-        )
+        return address_facts(self._screener.screen(address), chain)
 
     # ---- exposure
     def exposure(
@@ -87,19 +74,16 @@ class LiveFacts:
             service = self._exposure.get(key)
             if service is None:
                 service = self._exposure[key] = ExposureService(self.ctx.db, self.ctx.chain_store)
-        request = ExposureRequest(
+        return exposure_of(
+            service,
             chain=chain,
             direction=direction,
             hops=hops,
-            address=address if txid is None else None,
+            address=address,
             txid=txid,
-            output_index=output_index if txid is not None else None,
+            output_index=output_index,
             flagged_file=flagged_file,
         )
-        try:
-            return service.screen(request).to_dict()
-        except (Unavailable, NotFound):
-            return None
 
     # ---- names
     def names(
@@ -117,25 +101,7 @@ class LiveFacts:
         screener, snapshots = self._names.get()
         if not snapshots:
             raise Unavailable(NO_LISTS)
-        kana = next((n.text for n in names if n.kind == "kana"), None)
-        mains = [n.text for n in names if n.kind != "kana"] or ([kana] if kana else [])
-        best: dict[str, Match] = {}
-        for text in dict.fromkeys(mains):
-            query = NameQuery(
-                name=text,
-                schema=schema,
-                birth_date=birth_date,
-                country=country,
-                name_kana=kana if kana != text else None,
-            )
-            for m in self._screen(screener, query):
-                if m.entity_id not in best or m.score > best[m.entity_id].score:
-                    best[m.entity_id] = m
-        return sorted(best.values(), key=lambda m: -m.score)
-
-    @staticmethod
-    def _screen(screener: Screener, query: NameQuery) -> list[Match]:
-        return screener.screen(query, top=5)
+        return party_matches(screener, names, schema=schema, birth_date=birth_date, country=country)
 
     # ---- history
     def history(
@@ -174,3 +140,78 @@ class LiveFacts:
 
     def snapshots(self) -> dict[str, int]:
         return active_snapshot_ids(self.ctx.db)
+
+
+# What every Facts answers the same way, whatever lists it is pinned to (``cases.replay``).
+
+
+def address_facts(answer: AddressAnswer, chain: str) -> AddressFacts:
+    """An address screening answer as a rule sees it: its tags and those its cluster lends."""
+    tags = list(answer.tags)
+    if answer.cluster is not None:
+        for member in answer.cluster.tagged:
+            for tag in member.tags:
+                tags.append({**tag, "cluster_id": answer.cluster.id, "path": member.path})
+    return AddressFacts(
+        address=answer.address,
+        chain=answer.chain or chain,
+        sanctioned=answer.sanctioned,
+        hits=list(answer.hits),
+        tags=tags,
+        snapshots=dict(answer.snapshots),
+    )
+
+
+def exposure_of(
+    service: ExposureService,
+    *,
+    chain: str,
+    direction: str,
+    hops: int,
+    address: str | None,
+    txid: str | None,
+    output_index: int | None,
+    flagged_file: Path | None,
+) -> dict[str, Any] | None:
+    """The exposure answer as JSON, or None when the chain has no data or the subject is
+    unknown."""
+    request = ExposureRequest(
+        chain=chain,
+        direction=direction,
+        hops=hops,
+        address=address if txid is None else None,
+        txid=txid,
+        output_index=output_index if txid is not None else None,
+        flagged_file=flagged_file,
+    )
+    try:
+        return service.screen(request).to_dict()
+    except (Unavailable, NotFound):
+        return None
+
+
+def party_matches(
+    screener: Screener,
+    names: Sequence[NameIn],
+    *,
+    schema: str | None,
+    birth_date: str | None,
+    country: str | None,
+) -> list[Match]:
+    """Matches of a party's names, best per entity, best first: each legal name and alias is
+    a query with the first kana reading beside it; kana alone is screened as the name."""
+    kana = next((n.text for n in names if n.kind == "kana"), None)
+    mains = [n.text for n in names if n.kind != "kana"] or ([kana] if kana else [])
+    best: dict[str, Match] = {}
+    for text in dict.fromkeys(mains):
+        query = NameQuery(
+            name=text,
+            schema=schema,
+            birth_date=birth_date,
+            country=country,
+            name_kana=kana if kana != text else None,
+        )
+        for m in screener.screen(query, top=5):
+            if m.entity_id not in best or m.score > best[m.entity_id].score:
+                best[m.entity_id] = m
+    return sorted(best.values(), key=lambda m: -m.score)
