@@ -10,10 +10,17 @@
   clusters form as on a real chain), inputs per second and peak memory (tracemalloc, which
   sees numpy's buffers), against a pure-Python dict union-find on the first million inputs of
   the same workload (same partition checked; the ratio is the speed-up);
-* the whole 2009 chain (shared data) built and clustered, as a real-data sanity line.
+* the whole 2009 chain (shared data) built and clustered, as a real-data sanity line;
+* the incremental graph (issue 17): the cost to take one full block (3,000 transactions,
+  ~6,000 outputs, ~5,000 inputs spending random unspent outputs) into a generated graph of
+  10 million outputs with its haircut exposure engine swept, block after block (the first
+  append also moves the arrays into growable buffers: shown apart), the cluster map carried
+  over the same blocks, against a full rebuild; and the equality of the appended graph's
+  bulk exposure (fraction, tainted value, hops of every output) and clusters with a full
+  rebuild's.
 
-Run: ``PYTHONPATH=src python bench/chain.py [--quick]``; prints a table and writes
-``bench/results/chain.json``.
+Run: ``PYTHONPATH=src python bench/chain.py [--quick] [--only incremental]``; prints a table
+and writes ``bench/results/chain.json`` (``chain-incremental.json`` with ``--only``).
 """
 
 from __future__ import annotations
@@ -34,7 +41,15 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from _report import finish  # noqa: E402
-from sanctrace.chain.cluster import UnionFind, cluster_addresses, input_pairs  # noqa: E402
+from sanctrace.chain._exposure_append import append_utxo, extend_engine  # noqa: E402
+from sanctrace.chain.cluster import (  # noqa: E402
+    UnionFind,
+    cluster_addresses,
+    extend_clustering,
+    input_pairs,
+)
+from sanctrace.chain.exposure import ExposureEngine  # noqa: E402
+from sanctrace.chain.flags import Flag, FlagSet  # noqa: E402
 from sanctrace.chain.graph import UtxoGraph  # noqa: E402
 
 DATA = Path(os.environ.get("SANCTRACE_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -249,11 +264,159 @@ def chain_2009() -> dict:
     }
 
 
+def block_tables(
+    graph: UtxoGraph, number: int, n_tx: int, rng: np.random.Generator
+) -> tuple[pa.Table, ...]:
+    """One block above ``graph``: ``n_tx`` transactions of 1–3 outputs, each spending 1–2
+    outputs: unspent ones of the graph, and 5% an output of an earlier transaction of the
+    same block (real blocks chain transactions)."""
+    txids = pa.array(np.char.mod(f"b{number:05d}%059x", np.arange(n_tx)))
+    n_out = rng.integers(1, 4, n_tx)
+    out_tx = np.repeat(np.arange(n_tx), n_out)
+    vout = np.arange(len(out_tx)) - np.repeat(np.cumsum(n_out) - n_out, n_out)
+    spender = np.repeat(np.arange(n_tx), rng.integers(1, 3, n_tx))
+    picked = rng.choice(np.flatnonzero(graph.spent_by < 0), len(spender), replace=False)
+    creator = np.searchsorted(graph.out_ptr, picked, side="right") - 1
+    prev_txid = graph.txids.strings().take(pa.array(creator)).to_pylist()
+    prev_index = graph.out_index[picked].astype(np.int64)
+    inner = np.flatnonzero((rng.random(len(spender)) < 0.05) & (spender > 0))
+    earlier = np.searchsorted(out_tx, spender[inner])  # outputs of the earlier transactions
+    own = (rng.random(len(inner)) * earlier).astype(np.int64)
+    own, once = np.unique(own, return_index=True)  # each output spent once
+    inner = inner[once]
+    for j, o in zip(inner.tolist(), own.tolist(), strict=True):
+        prev_txid[j] = txids[int(out_tx[o])].as_py()
+        prev_index[j] = vout[o]
+    head = np.ones(len(spender), bool)
+    head[1:] = spender[1:] != spender[:-1]
+    in_index = np.arange(len(spender)) - np.flatnonzero(head)[np.cumsum(head) - 1]
+    height = np.full(n_tx, int(graph.tx_height.max()) + 1, np.int64)
+    outputs = {
+        "txid": txids.take(pa.array(out_tx)),
+        "index": vout.astype(np.int32),
+        "value": rng.integers(1, 10**8, len(out_tx)),
+        "address": pa.array(np.char.mod("1Gen%030d", rng.integers(0, 10**7, len(out_tx)))),
+    }
+    inputs = {
+        "txid": txids.take(pa.array(spender)),
+        "index": in_index.astype(np.int32),
+        "prev_txid": pa.array(prev_txid, pa.string()),
+        "prev_index": prev_index,
+    }
+    return pa.table({"txid": txids, "block_height": height}), pa.table(inputs), pa.table(outputs)
+
+
+def incremental(n_outputs: int, blocks: int = 6, block_tx: int = 3_000) -> dict:
+    """Blocks of ``block_tx`` transactions appended to a generated graph of ``n_outputs``
+    outputs (graph, exposure engine, clusters), against a full rebuild."""
+    rng = np.random.default_rng(SEED)
+    tables = generated_utxo_tables(n_outputs // 2, rng)  # 2 outputs per transaction on average
+    start = time.perf_counter()
+    graph = UtxoGraph.from_tables(*tables)
+    build = time.perf_counter() - start
+    chosen = rng.choice(graph.n_addresses, 2_000, replace=False)
+    flags = FlagSet(
+        {graph.addresses.string(int(a)): [Flag("sanctioned", "e", "E")] for a in chosen}
+    )
+    start = time.perf_counter()
+    engine = ExposureEngine(graph, flags)
+    engine.run()
+    sweep = time.perf_counter() - start
+    start = time.perf_counter()
+    clustering = cluster_addresses(graph)
+    cluster_seconds = time.perf_counter() - start
+    size = {"transactions": graph.n_tx, "outputs": graph.n_outputs, "inputs": graph.n_inputs}
+    rows: list[dict[str, float]] = []
+    delta: list[tuple[pa.Table, ...]] = []
+    incremental_sweeps = 0
+    for number in range(blocks):
+        block = block_tables(graph, number, block_tx, rng)
+        delta.append(block)
+        t0 = time.perf_counter()
+        longer = append_utxo(graph, *block)
+        assert longer is not None
+        graph = longer
+        t1 = time.perf_counter()
+        engine = extend_engine(engine, graph)
+        t2 = time.perf_counter()
+        incremental_sweeps += "appended_transactions" in engine.stats  # not a full sweep
+        clustering = extend_clustering(clustering, graph)
+        t3 = time.perf_counter()
+        engine.transaction(graph.txid(graph.n_tx - 1))  # a deposit of the new block
+        t4 = time.perf_counter()
+        rows.append({"graph": t1 - t0, "engine": t2 - t1, "clusters": t3 - t2, "query": t4 - t3})
+    later = rows[1:] or rows
+
+    def median(key: str) -> float:
+        return float(np.median([r[key] for r in later]))
+
+    result: dict[str, object] = {
+        **size,
+        "block_transactions": block_tx,
+        "block_outputs": sum(b[2].num_rows for b in delta) // len(delta),
+        "block_inputs": sum(b[1].num_rows for b in delta) // len(delta),
+        "full_build_seconds": build,
+        "full_sweep_seconds": sweep,
+        "full_cluster_seconds": cluster_seconds,
+        "first_block_seconds": rows[0]["graph"] + rows[0]["engine"],
+        "block_graph_seconds": median("graph"),
+        "block_engine_seconds": median("engine"),
+        "block_seconds": float(np.median([r["graph"] + r["engine"] for r in later])),
+        "block_seconds_max": max(r["graph"] + r["engine"] for r in later),
+        "block_cluster_seconds": median("clusters"),
+        "first_query_after_block_seconds": median("query"),
+        "blocks_swept_incrementally": f"{incremental_sweeps} of {blocks}",
+    }
+    merged = [pa.concat_tables([tables[i], *[b[i] for b in delta]]) for i in range(3)]
+    del tables, delta
+    start = time.perf_counter()
+    full = UtxoGraph.from_tables(*merged)
+    reference = ExposureEngine(full, flags)
+    reference.run()
+    result["rebuild_seconds"] = time.perf_counter() - start
+    del merged
+    # appended and rebuilt graphs share the numbering of transactions and outputs
+    same_graph = all(
+        np.array_equal(getattr(graph, f), getattr(full, f))
+        for f in ("out_ptr", "out_value", "in_ptr", "in_output", "in_value", "spent_by")
+    )
+    same_exposure = all(
+        np.array_equal(getattr(engine, f), getattr(reference, f))
+        for f in ("fraction", "tainted", "hops")
+    )
+    result["tainted_outputs"] = int(np.count_nonzero(reference.hops >= 0))
+    result["same_graph_as_rebuild"] = same_graph
+    result["same_exposure_as_rebuild"] = same_exposure
+    rebuilt = cluster_addresses(full).labels
+    names, full_names = graph.addresses.strings(), full.addresses.strings()
+    same_clusters = _same_labels(names, clustering.labels, full_names, rebuilt)
+    result["same_clusters_as_rebuild"] = same_clusters
+    return result
+
+
+def _same_labels(names: pa.Array, labels: np.ndarray, other: pa.Array, others: np.ndarray) -> bool:
+    """Whether two labelings of the same addresses (different ids) give the same partition."""
+    import pyarrow.compute as pc
+
+    found = pc.index_in(names, value_set=other)
+    if found.null_count:
+        return False
+    at = found.to_numpy(zero_copy_only=False)
+    theirs = others[at]
+    pairs = np.unique(np.stack([labels.astype(np.int64), theirs.astype(np.int64)]), axis=1)
+    return len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    parser.add_argument("--only", choices=["incremental"], help="run one section")
+    parser.add_argument("--outputs", type=int, default=10_000_000, help="incremental graph size")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
+    if args.only == "incremental":
+        finish("chain-incremental", {"incremental_graph": incremental(args.outputs // scale)})
+        return
     results = {
         "machine": {
             "python": platform.python_version(),
@@ -265,6 +428,7 @@ def main() -> None:
         "utxo_graph_memory": graph_memory(1_000_000 // scale),
         "clustering": clustering(10_000_000 // scale, 3_000_000 // scale, 1_000_000 // scale),
         "chain_2009": chain_2009(),
+        "incremental_graph": incremental(args.outputs // scale),
     }
     finish("chain", results)
 

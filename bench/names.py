@@ -9,6 +9,8 @@ Quality, on the labelled sets in ``../shared/data/matching`` (``SANCTRACE_SHARED
   OFAC and UN lists: recall@1 and recall@5, transliterated and translated names apart;
 - the cross-script pairs, the renderings of one name, the UN positives (as listed and
   perturbed), the generated negatives (false positives per 1,000 queries);
+- the generated labelled set (``names_cases.py``: older transliterations, two approximate
+  tokens, kinds, phonetic skeletons, acronyms, nicknames, Cyrillic translations);
 - the candidate index's own recall: what the indexed screen misses of what an exhaustive
   scoring of every list name accepts.
 
@@ -47,6 +49,7 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import names_data as nd  # noqa: E402
+from names_cases import section_cases  # noqa: E402
 from names_recall import section_index_recall  # noqa: E402
 from names_report import (  # noqa: E402
     RESULTS,
@@ -267,6 +270,9 @@ def main() -> None:
     results["recall"] = section_recall_sets(
         base, extended, keys_base, keys_ext, threshold, args.quick
     )
+    print(f"  {time.perf_counter() - step:.0f} s; generated labelled set …", flush=True)
+    step = time.perf_counter()
+    results["cases"] = section_cases(base, lists, threshold)
     print(f"  {time.perf_counter() - step:.0f} s; index recall (exhaustive sample) …", flush=True)
     step = time.perf_counter()
     results["index_recall"] = section_index_recall(
@@ -277,6 +283,10 @@ def main() -> None:
     if speed_proc is None:
         speed_proc = start_speed(n_queries)
     results["speed"] = finish_speed(speed_proc)
+    # The persisted index, --jobs and the bulk rate (bench/names_speed.py prints its table).
+    from names_speed import section_index_speed  # noqa: E402
+
+    results["index_speed"] = section_index_speed(lists, quick=args.quick)
     results["meta"]["main_peak_mb"] = round(peak_rss_mb(), 1)
     results["meta"]["wall_seconds"] = round(time.perf_counter() - wall, 1)
     results["targets"] = targets(results)

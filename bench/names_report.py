@@ -13,9 +13,11 @@ RESULTS = nd.ROOT / "bench" / "results"
 SEED = 20260301
 
 TARGETS = {
-    "pairs_f1": 0.85,
-    "meti_translit_recall5": 0.90,
-    "negatives_fp_per_1000": 10.0,
+    "pairs_f1": 0.90,
+    "meti_translit_recall5": 0.95,
+    "meti_translated_recall5": 0.85,
+    "negatives_fp_per_1000": 5.0,
+    "cases_accuracy": 0.95,
     "queries_per_second": 1000.0,
     "p99_ms": 10.0,
     "build_seconds": 30.0,
@@ -115,7 +117,10 @@ def best_threshold(scores: list[float], labels: list[bool]) -> dict:
 def targets(r: dict) -> list[dict]:
     neg = [r["recall"][k] for k in ("negatives_global", "negatives_us")]
     fp_per_1000 = round(1000 * sum(x["false_positives"] for x in neg) / sum(x["n"] for x in neg), 2)
-    translit = r["meti"]["kinds"].get("transliterated", {}).get("recall_at_5")
+    # METI recall counts a hit on another list's entry for the same body (see the table).
+    translit = r["meti"]["kinds"].get("transliterated", {}).get("same_body_recall_at_5")
+    translated = r["meti"]["kinds"].get("translated", {}).get("same_body_recall_at_5")
+    cases = r.get("cases", {}).get("accuracy")
     s = r["speed"]
     rows = [
         (
@@ -124,7 +129,19 @@ def targets(r: dict) -> list[dict]:
             TARGETS["pairs_f1"],
             True,
         ),
-        ("METI transliterated recall@5", translit, TARGETS["meti_translit_recall5"], True),
+        (
+            "METI transliterated recall@5 (same body)",
+            translit,
+            TARGETS["meti_translit_recall5"],
+            True,
+        ),
+        (
+            "METI translated recall@5 (same body)",
+            translated,
+            TARGETS["meti_translated_recall5"],
+            True,
+        ),
+        ("generated labelled set accuracy", cases, TARGETS["cases_accuracy"], True),
         (
             "negatives FP per 1,000 (name only)",
             fp_per_1000,
@@ -183,28 +200,62 @@ def report(r: dict, examples: int = 5) -> str:
         )
     )
     m = r["meti"]
+    meti_targets = {
+        "transliterated": TARGETS["meti_translit_recall5"],
+        "translated": TARGETS["meti_translated_recall5"],
+    }
     rows = [
         [
             kind,
             k["n"],
             k["recall_at_1"],
             k["recall_at_5"],
+            k.get("same_body_recall_at_1"),
+            k.get("same_body_recall_at_5"),
+            k.get("hits_through_other_list"),
             k["recall_at_5_default_threshold"],
             k["wrong_top1_above_threshold"],
-            f"≥ {TARGETS['meti_translit_recall5']}" if kind == "transliterated" else "",
-            verdict(k["recall_at_5"], TARGETS["meti_translit_recall5"], True)
-            if kind == "transliterated"
+            f"≥ {meti_targets[kind]}" if kind in meti_targets else "",
+            verdict(k.get("same_body_recall_at_5"), meti_targets[kind], True)
+            if kind in meti_targets
             else "",
         ]
         for kind, k in m["kinds"].items()
     ]
     rows.append(
-        ["all", m["all"]["n"], m["all"]["recall_at_1"], m["all"]["recall_at_5"], None, None, "", ""]
+        [
+            "all",
+            m["all"]["n"],
+            m["all"]["recall_at_1"],
+            m["all"]["recall_at_5"],
+            None,
+            None,
+            None,
+            None,
+            None,
+            "",
+            "",
+        ]
     )
     parts.append(
         table(
-            "METI Japanese → English (index: 559 English names + OFAC + UN; rank at threshold 0)",
-            ["class", "n", "recall@1", "recall@5", f"@5 ≥ {thr}", "wrong top1 ≥ thr", "target", ""],
+            "METI Japanese → English (index: 559 English names + OFAC + UN; rank at threshold 0). "
+            "'same body': a hit on the METI entry or on another list's entry whose name matches "
+            "the METI English name at ≥ 0.9 (OFAC's own entry for a METI-listed company); the "
+            "target is on that column",
+            [
+                "class",
+                "n",
+                "recall@1",
+                "recall@5",
+                "body@1",
+                "body@5",
+                "via other list",
+                f"@5 ≥ {thr}",
+                "wrong top1 ≥ thr",
+                "target",
+                "",
+            ],
             rows,
         )
     )
@@ -266,6 +317,21 @@ def report(r: dict, examples: int = 5) -> str:
             rows,
         )
     )
+    if "cases" in r:
+        cs = r["cases"]
+        rows = [
+            [cls, c["label"], c["n"], c["accuracy"], c["false_matches"], c["missed"]]
+            for cls, c in cs["classes"].items()
+        ]
+        rows.append(["all", "", cs["n"], cs["accuracy"], None, None])
+        parts.append(
+            table(
+                f"Generated labelled set (names_cases.py, from OFAC 2024 + UN, pairwise at "
+                f"{thr}); target accuracy ≥ {TARGETS['cases_accuracy']}",
+                ["class", "label", "n", "accuracy", "false matches", "missed"],
+                rows,
+            )
+        )
     ir = r["index_recall"]
     rows = [
         [k, v["queries"], v["accepted_exhaustive"], v["missed_by_index"], v["loss"], v["top5_loss"]]

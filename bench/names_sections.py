@@ -136,11 +136,34 @@ def logic_v2(cases: list[dict], use_live: bool) -> dict:
     return out
 
 
+SAME_BODY_SCORE = 0.9  # a list entry whose name matches the METI English name this well
+
+
+def same_body(screener, pairs: list[dict]) -> dict[str, set[str]]:
+    """METI entry -> the other lists' entries that name the same body.
+
+    Another list's entry counts when its name strongly matches the METI entry's English name
+    (score ≥ ``SAME_BODY_SCORE`` with no threshold help) or shares an identifier with it
+    (the METI pairs carry none, so in practice the name).
+    """
+    from sanctrace.model import NameQuery
+
+    out: dict[str, set[str]] = {}
+    for row in pairs:
+        target = f"meti:{row['list_no']}"
+        found = screener.screen(
+            NameQuery(row["name_en"], schema="LegalEntity"), top=10, threshold=SAME_BODY_SCORE
+        )
+        out[target] = {target} | {m.entity_id for m in found if not m.entity_id.startswith("meti:")}
+    return out
+
+
 def section_meti(screener, pairs: list[dict], threshold: float) -> dict:
     from sanctrace.model import NameQuery
 
     per_kind: dict[str, dict] = {}
     misses: dict[str, list] = defaultdict(list)
+    bodies = same_body(screener, pairs)
     start = time.perf_counter()
     ranks = []
     for row in pairs:
@@ -150,11 +173,17 @@ def section_meti(screener, pairs: list[dict], threshold: float) -> dict:
         )
         rank = next((k for k, m in enumerate(results, 1) if m.entity_id == target), None)
         score = next((m.score for m in results if m.entity_id == target), None)
+        body_rank = next(
+            (k for k, m in enumerate(results, 1) if m.entity_id in bodies[target]), None
+        )
         ranks.append(rank)
         stats = per_kind.setdefault(row["kind"], Counter())
         stats["n"] += 1
         stats["at1"] += rank == 1
         stats["at5"] += rank is not None
+        stats["body_at1"] += body_rank == 1
+        stats["body_at5"] += body_rank is not None
+        stats["body_other_list"] += body_rank is not None and rank is None
         stats["at5_threshold"] += rank is not None and score >= threshold
         top = results[0] if results else None
         if top is not None and top.entity_id != target and top.score >= threshold:
@@ -188,6 +217,9 @@ def section_meti(screener, pairs: list[dict], threshold: float) -> dict:
             "recall_at_1": round(s["at1"] / n, 4),
             "recall_at_5": round(s["at5"] / n, 4),
             "recall_at_5_default_threshold": round(s["at5_threshold"] / n, 4),
+            "same_body_recall_at_1": round(s["body_at1"] / n, 4),
+            "same_body_recall_at_5": round(s["body_at5"] / n, 4),
+            "hits_through_other_list": s["body_other_list"],
             "wrong_top1_above_threshold": s["wrong_top_above_threshold"],
         }
     total = len(pairs)

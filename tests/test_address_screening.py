@@ -19,6 +19,7 @@ from sanctrace.chain.tagfiles import read_tag_files
 from sanctrace.chain.tagpacks import read_tagpack_folder
 from sanctrace.chainstore.clusters import ClusterFiles, ClusterIndex
 from sanctrace.chainstore.store import ChainStore
+from sanctrace.errors import Unavailable
 from sanctrace.lists.lookup import HIT_FIELDS
 from sanctrace.services.addresses import AddressScreener, screen_address
 from sanctrace.store import open_database
@@ -224,8 +225,9 @@ def test_clustered_address_inherits_its_clusters_tags(db_url, shared_data, data_
     assert {tagged, queried} <= inputs and len(inputs) >= 2
     other = next(e for e in evidence if e["cluster"] != first["cluster"])
 
-    before = screener.screen(queried).to_dict()
-    assert not before["sanctioned"] and before["cluster"]["tagged"] == []
+    # Nothing loaded yet (no list, no tag set): fail closed, never "not sanctioned".
+    with pytest.raises(Unavailable, match="no lists loaded"):
+        screener.screen(queried)
     user_tags = tmp_path / "user_tags.csv"
     user_tags.write_text(
         "address,chain,label,category,source,confidence\n"

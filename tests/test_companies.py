@@ -280,8 +280,8 @@ def test_front_company_signals(checked):
 def test_bad_records_are_problems_and_the_rest_is_checked(checked):
     check, by_id, kyb = checked
     text = [str(p) for p in check.problems]
-    assert f"{kyb}:14: share: '140' is over 100%; relation skipped" in text
-    assert f"{kyb}:15: share: '-5' is negative; relation skipped" in text
+    assert f"{kyb}:14: percentage: '140' is over 100%; counted as unknown (0-100%)" in text
+    assert f"{kyb}:15: percentage: '-5' is negative; counted as unknown (0-100%)" in text
     assert f"{kyb}:16: company_id: missing; row skipped" in text
     assert by_id["K-BAD"]["verdict"] == "not_blocked"
 

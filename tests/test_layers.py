@@ -17,9 +17,11 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
-CORE = frozenset({"__init__", "model", "errors", "countries", "fileio", "filesets"})
+CORE = frozenset(
+    {"__init__", "model", "errors", "countries", "customer_dates", "fileio", "filesets"}
+)
 ENGINES = frozenset({"names", "chain", "network"})
-STORAGE = frozenset({"store", "chainstore"})
+STORAGE = frozenset({"store", "chainstore", "nodes"})
 BELOW_SERVICES = CORE | ENGINES | STORAGE | {"lists", "settings"}
 WORKFLOW = BELOW_SERVICES | {"services", "monitor", "cases"}
 # The interfaces go through the services: no engine, list reader or storage module directly.
@@ -33,6 +35,7 @@ LAYERS: dict[str, frozenset[str]] = {
     "model": frozenset({"errors"}),
     "errors": frozenset(),
     "countries": frozenset(),
+    "customer_dates": frozenset({"errors"}),
     "fileio": frozenset({"errors"}),
     "filesets": frozenset({"errors", "fileio"}),
     "settings": frozenset(),  # stdlib and pydantic only: the one reader of the environment
@@ -43,6 +46,8 @@ LAYERS: dict[str, frozenset[str]] = {
     # storage
     "store": CORE,
     "chainstore": CORE | {"chain"},
+    # the exchange's nodes (JSON-RPC I/O): followers and on-demand fetches into the chain store
+    "nodes": CORE | {"chain", "chainstore"},
     # list readers and snapshots; addresses on lists are validated by the chain engine
     "lists": CORE | {"store", "chain.addresses"},
     # use cases and workflow

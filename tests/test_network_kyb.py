@@ -78,15 +78,20 @@ def test_csv_bad_rows_are_reported_and_the_rest_kept(kyb_csv: Path) -> None:
     g, _, problems = load(kyb_csv)
     found = [str(p) for p in problems + g.problems]
     assert found == [
-        f"{kyb_csv}:9: share: '140' is over 100%; relation skipped",
-        f"{kyb_csv}:10: share: '-5' is negative; relation skipped",
         f"{kyb_csv}:12: party_country: 'Atlantis' is not a known country; ignored",
         f"{kyb_csv}:12: start_date: '2021-13-45' is not an ISO date (YYYY-MM-DD); date ignored",
+        f"{kyb_csv}:9: percentage: '140' is over 100%; counted as unknown (0-100%)",
+        f"{kyb_csv}:10: percentage: '-5' is negative; counted as unknown (0-100%)",
         f"{kyb_csv}:11: owner: kyb:C-500 owns itself; record skipped",
     ]
-    # The company with the bad rows is still there, with its one good shareholder.
-    owners = [(h.owner, h.share.low) for h in g.owners_of("kyb:C-500")]
-    assert owners == [("kyb:P-7", 20.0)]
+    # The company with the bad rows is still there; a bad share is kept as unknown (bad data
+    # never drops an owner who might be listed).
+    owners = [(h.owner, h.share.label()) for h in g.owners_of("kyb:C-500")]
+    assert owners == [
+        ("kyb:P-5", "unknown (invalid: '140')"),
+        ("kyb:P-6", "unknown (invalid: '-5')"),
+        ("kyb:P-7", "20%"),
+    ]
     assert all(isinstance(p.record, str) for p in problems)
 
 
@@ -118,7 +123,7 @@ def test_ftm_kyb_linked_to_list_entities(kyb_ftm: Path, shared_data: Path) -> No
     assert sorted(str(p) for p in problems + g.problems) == [
         f"{kyb_ftm}:5: owner: refers to 'ghost-owner', which is in no input; record skipped",
         f"{kyb_ftm}:6: owner: kyb:acme owns itself; record skipped",
-        f"{kyb_ftm}:7: percentage: '101' is over 100%; record skipped",
+        f"{kyb_ftm}:7: percentage: '101' is over 100%; counted as unknown (0-100%)",
         f"{kyb_ftm}:8: json: Expecting value; line skipped",
     ]
     result = assess(g, listed_from_ftm(zala), ids=kyb_companies(records), as_of=AS_OF)
@@ -275,7 +280,7 @@ def test_graph_bad_records_one_by_one() -> None:
         "g.ftm.json:4: id: missing; record skipped",
         "g.ftm.json:5: record: not an FtM entity; record skipped",
         "g.ftm.json:6: asset: missing; record skipped",
-        "g.ftm.json:7: percentage: '-3' is negative; record skipped",
+        "g.ftm.json:7: percentage: '-3' is negative; counted as unknown (0-100%)",
         "g.ftm.json:8: startDate: '20.01.2020' is not an ISO date; date ignored",
         "g.ftm.json:11: controller: a controls itself; record skipped",
         "g.ftm.json:10: controller: refers to 'ghost', which is in no input; record skipped",
@@ -284,5 +289,5 @@ def test_graph_bad_records_one_by_one() -> None:
     ]
     assert [p.record for p in found] == ["d7", "a"]
     assert g.validate() == []  # nothing left to find
-    assert [h.id for h in g.owners_of("a")] == ["o5", "o6"]
+    assert [h.id for h in g.owners_of("a")] == ["o4", "o5", "o6"]  # o4: unknown share
     assert g.controllers_of("a") == []

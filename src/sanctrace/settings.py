@@ -15,6 +15,21 @@ Interfaces build one ``Settings`` (the environment, then their own options such 
 | ``SANCTRACE_TIMEZONE`` | ``timezone``: the console's and reports' time zone | ``Asia/Tokyo`` |
 | ``SANCTRACE_WEBHOOK_URL`` | ``webhook_url``: where hold and decision changes are posted | none |
 | ``SANCTRACE_WEBHOOK_SECRET`` | ``webhook_secret``: the HMAC-SHA256 key that signs them | none |
+| ``SANCTRACE_BTC_RPC_URL`` | ``btc_rpc_url``: Bitcoin Core JSON-RPC URL (no credentials in it) for ``chain follow`` and deposits' on-demand history | none: no on-demand fetch |
+| ``SANCTRACE_BTC_RPC_USER`` / ``_PASSWORD`` | ``btc_rpc_user`` / ``btc_rpc_password``: its basic-auth credentials | none |
+| ``SANCTRACE_BTC_RPC_COOKIE`` | ``btc_rpc_cookie``: Core's ``.cookie`` file, read instead of user and password | none |
+| ``SANCTRACE_ETH_RPC_URL`` | ``eth_rpc_url``: Ethereum JSON-RPC URL (an API key in its path stays out of logs) | none |
+| ``SANCTRACE_ETH_RPC_USER`` / ``_PASSWORD`` | ``eth_rpc_user`` / ``eth_rpc_password``: its basic-auth credentials | none |
+| ``SANCTRACE_RPC_TIMEOUT`` | ``rpc_timeout``: seconds one node request may take | 60 |
+| ``SANCTRACE_DB_CONNECT_TIMEOUT`` | ``db_connect_timeout``: seconds to connect (PostgreSQL) | 10 |
+| ``SANCTRACE_DB_STATEMENT_TIMEOUT`` | ``db_statement_timeout``: seconds one statement may run (PostgreSQL; 0 = no limit) | 120 |
+| ``SANCTRACE_DB_BUSY_TIMEOUT`` | ``db_busy_timeout``: seconds to wait for another writer's lock (SQLite) | 30 |
+| ``SANCTRACE_MAX_BODY_BYTES`` | ``max_body_bytes``: largest request body the API reads (413 above) | 1048576 (1 MiB) |
+| ``SANCTRACE_MAX_RECORDS`` | ``max_records``: records per request (bulk and company endpoints) | 1000 |
+| ``SANCTRACE_REQUEST_TIMEOUT`` | ``request_timeout``: seconds an API request may take (504 after) | 30 |
+| ``SANCTRACE_RATE_LIMIT`` | ``rate_limit``: requests per minute per API key (429 above; 0 = off) | 0 |
+| ``SANCTRACE_METRICS_TOKEN`` | ``metrics_token``: bearer token that may read ``/metrics`` from anywhere | none: loopback only |
+| ``SANCTRACE_LOG_FORMAT`` | ``log_format``: ``json`` (one object a line) or ``text``, for ``serve`` | ``json`` |
 """
 
 from __future__ import annotations
@@ -55,6 +70,25 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Tokyo"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # The exchange's own nodes (sanctrace.nodes): credentials only here, never on a command line.
+    btc_rpc_url: SecretStr | None = None
+    btc_rpc_user: SecretStr | None = None
+    btc_rpc_password: SecretStr | None = None
+    btc_rpc_cookie: Path | None = None
+    eth_rpc_url: SecretStr | None = None
+    eth_rpc_user: SecretStr | None = None
+    eth_rpc_password: SecretStr | None = None
+    rpc_timeout: float = Field(default=60.0, gt=0)
+    # Faults and limits (docs/operations.md).
+    db_connect_timeout: float = Field(default=10.0, gt=0)
+    db_statement_timeout: float = Field(default=120.0, ge=0)
+    db_busy_timeout: float = Field(default=30.0, ge=0)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_records: int = Field(default=1000, ge=1)
+    request_timeout: float = Field(default=30.0, gt=0)
+    rate_limit: int = Field(default=0, ge=0)
+    metrics_token: SecretStr | None = None
+    log_format: str = Field(default="json", pattern="^(json|text)$")
 
     @field_validator("sla_hours")
     @classmethod

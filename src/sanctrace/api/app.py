@@ -1,11 +1,11 @@
 """The REST API: screening of names, addresses, transactions and companies; list status.
 Every answer names its snapshots; every error is mapped once (``api.errors``); every route but
-the health check requires an API key or a console session and a permission (``api.auth``)."""
+the probes requires an API key or a console session and a permission (``api.auth``); every
+request passes the limits, headers, access log and metrics of ``api.middleware``."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
-from pydantic import BaseModel
 
 from sanctrace import __version__
 from sanctrace.api.addresses import addresses_router
@@ -16,19 +16,17 @@ from sanctrace.api.companies import company_router
 from sanctrace.api.errors import install_error_handler
 from sanctrace.api.exposure import exposure_router
 from sanctrace.api.graph import graph_router
+from sanctrace.api.health import health_router
 from sanctrace.api.holds import holds_router, webhook_lifespan
 from sanctrace.api.lists import lists_router
+from sanctrace.api.metrics import install_metrics
+from sanctrace.api.middleware import Guard
 from sanctrace.api.monitoring import monitoring_router
 from sanctrace.api.names import names_router
 from sanctrace.services.context import Context
 from sanctrace.settings import Settings
 
 __all__ = ["create_app"]
-
-
-class Health(BaseModel):
-    status: str
-    version: str
 
 
 def create_app(ctx: Context | Settings | str | None = None) -> FastAPI:
@@ -45,14 +43,19 @@ def create_app(ctx: Context | Settings | str | None = None) -> FastAPI:
         docs_url=None,  # served from the package's own assets instead (web.docs): offline
         redoc_url=None,
     )
-    install_error_handler(app)
+    settings = ctx.settings
+    install_error_handler(app, data_dirs=(settings.data_dir,))
     install_auth(app, ctx)
-
-    @app.get("/v1/health", response_model=Health)
-    def health() -> Health:
-        return Health(status="ok", version=__version__)
-
+    metrics = install_metrics(app, ctx)
+    app.add_middleware(
+        Guard,
+        max_body_bytes=settings.max_body_bytes,
+        max_records=settings.max_records,
+        timeout=settings.request_timeout,
+        metrics=metrics,
+    )
     for router in (
+        health_router(ctx),
         lists_router(ctx),
         names_router(ctx),
         addresses_router(ctx),

@@ -21,13 +21,16 @@ or, when the endpoint needs to know who acts::
 from __future__ import annotations
 
 import hmac
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from sanctrace.api.limits import RateLimiter
+from sanctrace.api.middleware import KEY_STATE
 from sanctrace.cases import users
 from sanctrace.cases.auth import Forbidden, Permission, Principal, Unauthenticated
 from sanctrace.services.context import Context
@@ -51,6 +54,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC = frozenset(
     {
         "/v1/health",
+        "/v1/ready",  # readiness: which checks fail, no data
         "/openapi.json",
         "/docs",
         "/docs/oauth2-redirect",
@@ -69,8 +73,24 @@ _cookie = APIKeyCookie(
 
 
 def install_auth(app: FastAPI, ctx: Context) -> None:
-    """Give ``requires`` the context it checks credentials against."""
+    """Give ``requires`` the context it checks credentials against, and the API keys' rate
+    limit (``SANCTRACE_RATE_LIMIT`` requests a minute per key; 0: none)."""
     app.state.auth_context = ctx
+    app.state.rate_limiter = RateLimiter(ctx.settings.rate_limit)
+
+
+def _within_rate(request: Request, key: str) -> None:
+    """429 with ``Retry-After`` when the key has spent its requests for now."""
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if not isinstance(limiter, RateLimiter):
+        return
+    wait = limiter.take(key)
+    if wait > 0:
+        raise HTTPException(
+            status_code=429,
+            detail=f"rate limit: at most {limiter.per_minute} requests a minute per API key",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
 
 
 def _context(request: Request) -> Context:
@@ -88,7 +108,10 @@ def principal_of(
     """Who sent ``request``: its API key, else its session; ``Unauthenticated`` otherwise."""
     ctx = _context(request)
     if bearer is not None:
-        return users.authenticate_key(ctx, bearer.credentials)
+        who = users.authenticate_key(ctx, bearer.credentials)
+        request.scope.setdefault("state", {})[KEY_STATE] = who.name  # for the access log
+        _within_rate(request, who.name)
+        return who
     if request.headers.get("authorization"):  # present, but not "Bearer <token>"
         raise Unauthenticated("use Authorization: Bearer <API key>")
     if session:

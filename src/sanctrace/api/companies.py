@@ -36,6 +36,7 @@ class PartyIn(BaseModel):
 
     id: str | None = Field(default=None, min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=500)
+    name_kana: str | None = Field(default=None, max_length=500)  # the kana reading of name
     type: Literal["person", "company", "organization", "entity"] = "person"
     country: str | None = Field(default=None, max_length=100)
     birth_date: str | None = Field(default=None, max_length=10)
@@ -43,7 +44,9 @@ class PartyIn(BaseModel):
     address: str | None = Field(default=None, max_length=500)
     phone: str | None = Field(default=None, max_length=100)
     email: str | None = Field(default=None, max_length=200)
-    share: str | float | None = None  # percent: 60, "60%", "25-50", a UK PSC band
+    # percent: 60, "60%", "25-50", a UK PSC band; ``int`` first so 60 stays "60" in answers.
+    # An unreadable value is not refused here: it counts as unknown and is reported.
+    share: str | int | float | None = None
     role: str | None = Field(default=None, max_length=200)
     start_date: str | None = Field(default=None, max_length=10)
     end_date: str | None = Field(default=None, max_length=10)

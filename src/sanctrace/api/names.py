@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Literal, get_args
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -14,12 +15,19 @@ from sanctrace.model import Match
 from sanctrace.services import names
 from sanctrace.services.context import Context
 
-__all__ = ["names_router"]
+__all__ = ["SCHEMAS", "ScreenSchema", "names_router"]
+
+# The party schemas a name may be screened as; anything else (``PERSON``, ``Individual``) is
+# a 422 naming these, never a silent "no match" (schemas are compared exactly downstream).
+ScreenSchema = Literal[
+    "Person", "Company", "Organization", "LegalEntity", "PublicBody", "Vessel", "Airplane"
+]
+SCHEMAS: tuple[str, ...] = get_args(ScreenSchema)
 
 
 class NameRequest(BaseModel):
     name: str = Field(min_length=1, max_length=names.MAX_NAME)
-    schema_: str | None = Field(default=None, alias="schema")
+    schema_: ScreenSchema | None = Field(default=None, alias="schema")
     birth_date: str | None = None
     country: str | None = None
     name_kana: str | None = None

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sanctrace.chain._exposure_grow import grow
 from sanctrace.chain.graph import TableLike, UtxoGraph, id_dtype
 
 DUST_VALUES = (546, 2730)
@@ -364,3 +365,95 @@ def cluster_addresses(
     merged = forest.union_pairs(u, v)
     evidence = (u[merged], v[merged], tx[merged])
     return Clustering(graph, forest.labels(), evidence, coinjoin, coinjoin_filter)
+
+
+def _new_pairs(
+    graph: UtxoGraph, first_tx: int, coinjoin_filter: bool, coinjoin: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs of the transactions from ``first_tx`` on (tx ids of the whole graph) and
+    their CoinJoin flags (``coinjoin``, else the graph's column, else the rule)."""
+    first_in, first_out = int(graph.in_ptr[first_tx]), int(graph.out_ptr[first_tx])
+    in_ptr = graph.in_ptr[first_tx:] - first_in
+    in_address = graph.in_address[first_in:]
+    if coinjoin is None and graph.tx_coinjoin is not None:
+        coinjoin = graph.tx_coinjoin[first_tx:]
+    if coinjoin is None:
+        tail = UtxoGraph(
+            graph.chain,
+            graph.txids,
+            graph.addresses,
+            graph.tx_height[first_tx:],
+            graph.tx_time[first_tx:],
+            graph.tx_coinbase[first_tx:],
+            None,
+            graph.out_ptr[first_tx:] - first_out,
+            graph.out_index[first_out:],
+            graph.out_value[first_out:],
+            graph.out_address[first_out:],
+            graph.spent_by[first_out:],
+            in_ptr,
+            graph.in_output[first_in:],
+            in_address,
+            graph.in_value[first_in:],
+        )
+        coinjoin = coinjoin_mask(tail)
+    coinbase = graph.tx_coinbase[first_tx:]
+    u, v, tx = input_pairs(in_ptr, in_address, coinbase | coinjoin if coinjoin_filter else coinbase)
+    return u, v, tx.astype(np.int64) + first_tx, coinjoin
+
+
+def _merge_labels(
+    labels: np.ndarray, u: np.ndarray, v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``labels`` (one distinct id per cluster, every address) after merging ``u[i]`` with
+    ``v[i]``: a merged cluster takes the smallest of its ids. Only the clusters the pairs touch
+    go through a union-find; one vectorised pass relabels their members. Also answers the
+    pairs that merged two clusters (a spanning forest, as ``UnionFind.union_pairs``)."""
+    lu, lv = labels[u], labels[v]
+    ids, local = np.unique(np.concatenate([lu, lv]), return_inverse=True)
+    forest = UnionFind(len(ids))
+    merged = forest.union_pairs(local[: len(u)], local[len(u) :])
+    target = ids[forest.labels()]  # sorted ids: the smallest local index is the smallest id
+    changed = target != ids
+    if not changed.any():
+        return labels, merged
+    labels = labels.copy()  # older clusterings keep theirs
+    moved = np.flatnonzero(np.isin(labels, ids[changed]))
+    labels[moved] = target[np.searchsorted(ids, labels[moved])]
+    return labels, merged
+
+
+def extend_clustering(previous: Clustering, graph: UtxoGraph) -> Clustering:
+    """The clusters of ``graph``, a graph with transactions appended to ``previous.graph``
+    (``_exposure_append``): only the new transactions' inputs are paired, and only the
+    clusters they touch are merged. The labels equal a full ``cluster_addresses`` over the
+    same graph (a cluster's id is its smallest address id either way)."""
+    n_tx0, n_addr0, n = previous.graph.n_tx, len(previous.labels), graph.n_addresses
+    u, v, tx, coinjoin = _new_pairs(graph, n_tx0, previous.coinjoin_filter)
+    labels = grow(previous.labels, np.arange(n_addr0, n, dtype=previous.labels.dtype))
+    labels, merged = _merge_labels(labels, u, v)
+    evidence = (
+        grow(previous.ev_a, u[merged]),
+        grow(previous.ev_b, v[merged]),
+        grow(previous.ev_tx, tx[merged]),
+    )
+    coinjoins = grow(previous.coinjoin, coinjoin)
+    return Clustering(graph, labels, evidence, coinjoins, previous.coinjoin_filter)
+
+
+def extend_labels(
+    labels: np.ndarray, graph: UtxoGraph, first_tx: int, coinjoin_filter: bool = True
+) -> np.ndarray:
+    """Cluster labels for every address of ``graph`` from ``labels`` (a stored cluster map's
+    ids for the first ``len(labels)`` addresses, -1 where the map does not know one) and the
+    multi-input merges of the transactions from ``first_tx`` on. Merged clusters take the
+    smallest of their ids (the map's convention: a cluster is named after its oldest
+    address); an address in no labelled cluster counts as a cluster of its own, with an id
+    above all of the map's (that plus its address id)."""
+    n = graph.n_addresses
+    given = np.full(n, -1, np.int64)
+    given[: len(labels)] = labels
+    fresh = given < 0
+    given[fresh] = (int(given.max()) + 1 if n else 0) + np.flatnonzero(fresh)
+    u, v, _, _ = _new_pairs(graph, first_tx, coinjoin_filter)
+    return _merge_labels(given, u, v)[0]

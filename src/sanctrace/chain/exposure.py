@@ -212,7 +212,7 @@ class ExposureEngine(SubjectQueries):
         self._out_tx: np.ndarray | None = None
         self._rank: np.ndarray | None = None
         self._order: np.ndarray | None = None
-        self._by_address: tuple[np.ndarray, np.ndarray] | None = None
+        self._by_address: tuple[np.ndarray, np.ndarray, int] | None = None
         self._scratch: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.fraction = np.zeros(0)
         self.tainted = np.zeros(0)
@@ -328,20 +328,31 @@ class ExposureEngine(SubjectQueries):
         except KeyError:
             raise UnknownSubject(f"txid: unknown transaction {txid}") from None
 
+    def address_index(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Outputs by address (CSR pointers, output ids) over the first ``covered`` outputs.
+        Outputs appended since (``_exposure_append``) are scanned by the queries, until they
+        are an eighth of the graph: then the index is made again."""
+        g = self.graph
+        if self._by_address is None or 8 * (g.n_outputs - self._by_address[2]) > g.n_outputs:
+            addr = g.out_address.astype(np.int64)
+            order = np.argsort(addr, kind="stable")
+            ptr = np.zeros(g.n_addresses + 1, np.int64)
+            np.cumsum(np.bincount(addr[addr >= 0], minlength=g.n_addresses), out=ptr[1:])
+            self._by_address = (ptr, order[np.count_nonzero(addr < 0) :], g.n_outputs)
+        return self._by_address
+
     def _address_outputs(self, address: str) -> tuple[str, np.ndarray]:
         g = self.graph
         try:
             ident = g.address_id(address)
         except KeyError:
             raise UnknownSubject(f"address: unknown address {address}") from None
-        if self._by_address is None:
-            addr = g.out_address.astype(np.int64)
-            order = np.argsort(addr, kind="stable")
-            ptr = np.zeros(g.n_addresses + 1, np.int64)
-            np.cumsum(np.bincount(addr[addr >= 0], minlength=g.n_addresses), out=ptr[1:])
-            self._by_address = (ptr, order[np.count_nonzero(addr < 0) :])
-        ptr, order = self._by_address
-        return str(g.address(ident)), order[ptr[ident] : ptr[ident + 1]]
+        ptr, order, covered = self.address_index()
+        found = order[ptr[ident] : ptr[ident + 1]] if ident < len(ptr) - 1 else order[:0]
+        if covered < g.n_outputs:
+            later = np.flatnonzero(g.out_address[covered:] == ident) + covered
+            found = np.concatenate([found, later])
+        return str(g.address(ident)), found
 
     # ---- public queries
     def output(

@@ -1,7 +1,8 @@
 """Compact, integer-indexed chain graphs (CSR on numpy arrays) built from the chain store's tables.
 
 Both graphs are built by streaming record batches (a ``pyarrow.Table``, a ``RecordBatch`` or an
-iterable of either); no Python object is kept per edge.
+iterable of either); no Python object is kept per edge. New blocks are appended to a built
+graph by ``_exposure_append`` (same answers as building again; arrays grow in place).
 
 **UtxoGraph** — the output graph of a UTXO chain. Nodes are outputs ``(txid, index)``, numbered
 densely in ``(transaction, index)`` order; an edge runs from an output to the transaction that

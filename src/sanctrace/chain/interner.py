@@ -96,6 +96,26 @@ def hash_strings(values: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # ----------------------------------------------------------------------------- interning
 
 
+def _merge_runs(
+    a: tuple[np.ndarray, np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two runs sorted by ``hi`` merged into one, in linear time (no sort of the whole run:
+    appending a block's strings to a run of millions stays cheap). Equal ``hi`` stay adjacent,
+    all ``_find`` needs."""
+    (h1, l1, i1), (h2, l2, i2) = a, b
+    n = len(h1) + len(h2)
+    at_b = np.searchsorted(h1, h2, side="right") + np.arange(len(h2))
+    from_b = np.zeros(n, bool)
+    from_b[at_b] = True
+    merged = []
+    for x, y in ((h1, h2), (l1, l2), (i1, i2)):
+        out = np.empty(n, np.result_type(x.dtype, y.dtype))
+        out[at_b] = y
+        out[~from_b] = x
+        merged.append(out)
+    return merged[0], merged[1], merged[2]
+
+
 class Interner:
     """Dense ids for strings, in order of first appearance.
 
@@ -175,14 +195,15 @@ class Interner:
         while len(self._runs) > 1 and (
             final or 2 * len(self._runs[-1][0]) >= len(self._runs[-2][0])
         ):
-            (h1, l1, i1), (h2, l2, i2) = self._runs[-2], self._runs[-1]
-            hi, lo, ids = (
-                np.concatenate([h1, h2]),
-                np.concatenate([l1, l2]),
-                np.concatenate([i1, i2]),
-            )
-            order = np.argsort(hi)  # equal ``hi`` end up adjacent, all ``_find`` needs
-            self._runs[-2:] = [(hi[order], lo[order], ids[order])]
+            self._runs[-2:] = [_merge_runs(self._runs[-2], self._runs[-1])]
+
+    def copy(self) -> Interner:
+        """An interner with the same strings that can grow without changing this one (the
+        arrays are shared: they are never written in place)."""
+        twin = Interner()
+        twin._runs, twin._chunks = list(self._runs), list(self._chunks)
+        twin._starts, twin.size = list(self._starts), self.size
+        return twin
 
     def freeze(self) -> Interner:
         """Merge the lookup runs and the string chunks (faster lookups once building is done)."""

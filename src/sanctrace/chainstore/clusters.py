@@ -18,7 +18,9 @@ k - 1 rows. A build is written into a hidden temporary folder, renamed to ``<bui
 Readers: ``ClusterFiles`` answers one-shot questions by reading Parquet with filters;
 ``ClusterIndex`` holds a build in memory (a dict of addresses, about 100 bytes each, and the
 evidence forest rooted once so that a path costs its length), for services that answer many
-questions.
+questions. ``cluster_ids`` maps a graph's addresses to a build's cluster ids, and
+``cluster_labels`` carries a build over blocks loaded after it (their multi-input merges
+applied in memory, no rebuild), as the exposure service does while a follower appends blocks.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import os
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sanctrace.chain.cluster import Hop, cluster_addresses
+from sanctrace.chain.cluster import Hop, cluster_addresses, extend_labels
 from sanctrace.chain.graph import UtxoGraph
 from sanctrace.chainstore.store import ChainStore
 from sanctrace.errors import SanctraceError, Unavailable
@@ -225,6 +227,10 @@ class ClusterFiles:
         self.addresses_path = folder / info["build"] / "addresses.parquet"
         self.evidence_path = folder / info["build"] / "evidence.parquet"
 
+    @property
+    def coinjoin_filter(self) -> bool:
+        return bool(self.info.get("coinjoin_filter", True))
+
     @classmethod
     def open(cls, root: Path, chain: str) -> ClusterFiles | None:
         """The current build for ``chain`` under the chain store ``root``; None without one."""
@@ -265,6 +271,26 @@ class ClusterFiles:
         )
         rows = zip(*(table[c].to_pylist() for c in ("a", "b", "txid")), strict=True)
         return _bfs_hops(rows, source, targets)
+
+
+def cluster_ids(graph: UtxoGraph, files: ClusterFiles) -> np.ndarray:
+    """Cluster id per graph address id (-1 when the cluster map does not know the address)."""
+    table = pq.read_table(files.addresses_path, columns=["address", "cluster"])
+    at = pc.index_in(graph.addresses.strings(), value_set=table["address"])
+    clusters = pc.take(table["cluster"], at).to_numpy(zero_copy_only=False)
+    return np.where(at.is_null().to_numpy(zero_copy_only=False), -1, clusters).astype(np.int64)
+
+
+def cluster_labels(graph: UtxoGraph, loads: Sequence[str], files: ClusterFiles) -> np.ndarray:
+    """Cluster id per graph address from the cluster map; when the graph holds loads after
+    the map's (a follower's new blocks), their multi-input merges are applied on top
+    (``chain.cluster.extend_labels``): the map is carried forward without a rebuild."""
+    labels = cluster_ids(graph, files)
+    mapped = list(files.info.get("loads") or [])
+    first = int(files.info.get("transactions", graph.n_tx))
+    if mapped and list(loads[: len(mapped)]) == mapped and first < graph.n_tx:
+        labels = extend_labels(labels, graph, first, files.coinjoin_filter)
+    return labels
 
 
 class ClusterIndex:

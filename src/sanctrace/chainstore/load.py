@@ -11,15 +11,27 @@ grew loads only its new files.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from sanctrace import filesets
+from sanctrace.chain.records import Block, Transfer
 from sanctrace.chain.sources.base import ChainFormat, ChainParseError
 from sanctrace.chain.sources.registry import detect_format, get_format, with_chain
 from sanctrace.chainstore.store import TABLES, ChainStore, LoadSummary, summary_of
 
-__all__ = ["CHAIN_SUFFIXES", "group_files", "load_chain", "load_set", "set_sha256"]
+__all__ = [
+    "CHAIN_SUFFIXES",
+    "append_blocks",
+    "batch_sha256",
+    "followed_blocks",
+    "group_files",
+    "load_chain",
+    "load_set",
+    "roll_back",
+    "set_sha256",
+]
 
 CHAIN_SUFFIXES = frozenset(
     {
@@ -138,3 +150,62 @@ def load_set(
         )
     summary.skipped_files = [p.name for p in skipped]
     return summary
+
+
+# ------------------------------------------------------------------ followed block batches
+#
+# A follower (``sanctrace.nodes``) appends each batch of consecutive blocks as one load whose
+# manifest entry carries ``source: "rpc"``, ``heights: [first, last]`` and ``block_hashes``
+# (one per height, in order). Rolling back removes whole entries; the follower then appends
+# again from the lowest height removed.
+
+
+def batch_sha256(fmt: str, chain: str, block_hashes: Sequence[str]) -> str:
+    """One digest for a block batch: format, chain and its block hashes."""
+    hexes = [h.removeprefix("0x").lower() for h in block_hashes]
+    return filesets.identity("chain-blocks", [fmt, chain], hexes)
+
+
+def append_blocks(
+    store: ChainStore,
+    chain: str,
+    fmt: str,
+    first_height: int,
+    block_hashes: Sequence[str],
+    records: Iterable[Block | Transfer],
+    progress: Progress | None = None,
+) -> LoadSummary:
+    """Append consecutive blocks (heights ``first_height`` on) as one load, all or nothing;
+    the same blocks again write nothing."""
+    if not block_hashes:
+        raise ValueError("a block batch needs at least one block")
+    extra: dict[str, Any] = {
+        "source": "rpc",
+        "heights": [first_height, first_height + len(block_hashes) - 1],
+        "block_hashes": list(block_hashes),
+    }
+    sha = batch_sha256(fmt, chain, block_hashes)
+    return store.write(chain, records, [], sha, fmt=fmt, progress=progress, extra=extra)
+
+
+def followed_blocks(store: ChainStore, chain: str) -> dict[int, tuple[str, str]]:
+    """Height → (block hash, load sha256) of the blocks that followers appended."""
+    found: dict[int, tuple[str, str]] = {}
+    for entry in store.loads(chain):
+        if entry.get("source") != "rpc":
+            continue
+        first = int(entry["heights"][0])
+        for offset, block_hash in enumerate(entry["block_hashes"]):
+            found[first + offset] = (block_hash, entry["sha256"])
+    return found
+
+
+def roll_back(store: ChainStore, chain: str, from_height: int) -> list[dict[str, Any]]:
+    """Remove every followed load holding a block at ``from_height`` or above; the removed
+    manifest entries (a batch that straddles the height goes whole: append it again)."""
+    doomed = [
+        e["sha256"]
+        for e in store.loads(chain)
+        if e.get("source") == "rpc" and int(e["heights"][1]) >= from_height
+    ]
+    return store.remove_loads(doomed)

@@ -14,9 +14,7 @@ no height is known (raw blocks whose height the source does not give).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,84 +27,18 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from sanctrace.chain.records import Block, Transfer
+from sanctrace.chainstore._parts import PartWriter, writing
+from sanctrace.chainstore.schemas import ADDRESS_COLUMNS as ADDRESS_COLUMNS
+from sanctrace.chainstore.schemas import HEIGHT_COLUMNS as HEIGHT_COLUMNS
+from sanctrace.chainstore.schemas import SCHEMAS as SCHEMAS
+from sanctrace.chainstore.schemas import TABLES as TABLES
 from sanctrace.errors import SanctraceError
 from sanctrace.fileio import write_atomic
 
-BATCH_ROWS = 50_000
-PROGRESS_EVERY = 1_000
+BATCH_ROWS = 50_000  # rows per row group
+PROGRESS_EVERY = 1_000  # records between progress reports
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-
-_STR, _I64, _I32, _BOOL = pa.string(), pa.int64(), pa.int32(), pa.bool_()
-
-SCHEMAS: dict[str, pa.Schema] = {
-    "blocks": pa.schema(
-        [
-            ("height", _I64),
-            ("hash", _STR),
-            ("prev_hash", _STR),
-            ("merkle_root", _STR),
-            ("time", _I64),
-            ("tx_count", _I32),
-        ]
-    ),
-    "transactions": pa.schema(
-        [
-            ("txid", _STR),
-            ("block_hash", _STR),
-            ("block_height", _I64),
-            ("index", _I32),
-            ("time", _I64),
-            ("coinbase", _BOOL),
-            ("input_count", _I32),
-            ("output_count", _I32),
-            ("output_value", _I64),
-            ("size", _I32),
-            ("vsize", _I32),
-        ]
-    ),
-    "inputs": pa.schema(
-        [
-            ("txid", _STR),
-            ("index", _I32),
-            ("prev_txid", _STR),
-            ("prev_index", _I64),
-            ("sequence", _I64),
-            ("coinbase", _BOOL),
-            ("value", _I64),
-            ("address", _STR),
-        ]
-    ),
-    "outputs": pa.schema(
-        [
-            ("txid", _STR),
-            ("index", _I32),
-            ("value", _I64),
-            ("script_type", _STR),
-            ("address", _STR),
-        ]
-    ),
-    "transfers": pa.schema(
-        [
-            ("token", _STR),
-            ("sender", _STR),
-            ("receiver", _STR),
-            ("amount", _STR),
-            ("tx_hash", _STR),
-            ("log_index", _I64),
-            ("block_number", _I64),
-            ("time", _I64),
-        ]
-    ),
-}
-TABLES = tuple(SCHEMAS)
-ADDRESS_COLUMNS = (
-    ("outputs", "address"),
-    ("inputs", "address"),
-    ("transfers", "sender"),
-    ("transfers", "receiver"),
-)
-HEIGHT_COLUMNS = (("blocks", "height"), ("transfers", "block_number"))
 
 
 @dataclass
@@ -181,20 +113,22 @@ class ChainStore:
         fmt: str = "",
         file_sha256: dict[Path, str] | None = None,
         progress: Callable[[int], None] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> LoadSummary:
         """Write one file set's records as new parts, all or nothing.
 
         ``chain`` None takes it from the records. When the manifest already lists ``sha256``
-        nothing is written and the summary says ``created=False``.
+        nothing is written and the summary says ``created=False``. ``extra`` adds fields to
+        the load's manifest entry (a followed block batch: its heights and block hashes).
         """
         names = [p.name for p in source_files]
-        parts = _PartWriter(self.root, chain, sha256[:16], progress)
+        parts = PartWriter(self.root, chain, sha256[:16], progress, BATCH_ROWS, PROGRESS_EVERY)
         try:
             for record in records:
                 parts.add(record)
-            with _writing(self.root):
+            with writing(self.root):
                 parts.close()
-                entry = self._commit(parts, chain, source_files, sha256, fmt, file_sha256)
+                entry = self._commit(parts, chain, source_files, sha256, fmt, file_sha256, extra)
         except BaseException:
             parts.abort()
             raise
@@ -207,12 +141,13 @@ class ChainStore:
 
     def _commit(
         self,
-        parts: _PartWriter,
+        parts: PartWriter,
         chain: str | None,
         source_files: list[Path],
         sha256: str,
         fmt: str,
         file_sha256: dict[Path, str] | None,
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """Rename the parts and add the load to the manifest; None when it was there already."""
         with self._lock():
@@ -228,11 +163,30 @@ class ChainStore:
                 "files": [_file_entry(p, (file_sha256 or {}).get(p)) for p in source_files],
                 "counts": {t: parts.counts.get(t, 0) for t in TABLES},
                 "parts": parts.commit(),
+                **(extra or {}),
             }
             manifest["loads"].append(entry)
             manifest["version"] = MANIFEST_VERSION
-            write_atomic(self.manifest_path, json.dumps(manifest, indent=2) + "\n")
+            write_atomic(self.manifest_path, _manifest_text(manifest))
         return entry
+
+    def remove_loads(self, sha256s: Collection[str]) -> list[dict[str, Any]]:
+        """Take loads out of the manifest (the commit point), then delete their parts; the
+        removed entries. A crash between the two leaves unlisted files that no reader sees."""
+        wanted = set(sha256s)
+        if not wanted:
+            return []
+        with writing(self.root), self._lock():
+            manifest = self.manifest()
+            removed = [e for e in manifest["loads"] if e["sha256"] in wanted]
+            if not removed:
+                return []
+            manifest["loads"] = [e for e in manifest["loads"] if e["sha256"] not in wanted]
+            write_atomic(self.manifest_path, _manifest_text(manifest))
+        for entry in removed:
+            for relative in entry["parts"].values():
+                (self.root / relative).unlink(missing_ok=True)
+        return removed
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
@@ -307,13 +261,17 @@ class ChainStore:
         return (min(lows), max(highs)) if lows else (None, None)
 
 
-@contextmanager
-def _writing(root: Path) -> Iterator[None]:
-    """Disk errors while writing the store become one-line user errors."""
-    try:
-        yield
-    except OSError as exc:
-        raise SanctraceError(f"{root}: cannot write the chain store: {exc}") from exc
+def _manifest_text(manifest: dict[str, Any]) -> str:
+    """The manifest as JSON, one load a line: readable, and written by the C encoder (an
+    indented dump goes through the pure-Python one, slow once a follower has made thousands
+    of loads)."""
+    head = {k: v for k, v in manifest.items() if k != "loads"}
+    lines = [json.dumps(e, ensure_ascii=False) for e in manifest["loads"]]
+    body = ",\n  ".join(lines)
+    text = json.dumps(head, ensure_ascii=False)[:-1]
+    sep = ", " if head else ""
+    loads = f'"loads": [\n  {body}\n]' if lines else '"loads": []'
+    return text + sep + loads + "}\n"
 
 
 def _empty(sha256: str, fmt: str) -> LoadSummary:
@@ -340,160 +298,3 @@ def _file_entry(path: Path, sha256: str | None) -> dict[str, Any]:
     if sha256:
         entry["sha256"] = sha256
     return entry
-
-
-class _PartWriter:
-    """Row buffers per table, flushed as row groups into hidden temporary part files."""
-
-    def __init__(
-        self,
-        root: Path,
-        chain: str | None,
-        stem: str,
-        progress: Callable[[int], None] | None,
-    ) -> None:
-        self.root = root
-        self.chain = chain
-        self.stem = stem
-        self.progress = progress
-        self.rows: dict[str, list[tuple]] = {t: [] for t in TABLES}
-        self.writers: dict[str, pq.ParquetWriter] = {}
-        self.temps: dict[str, Path] = {}
-        self.finals: list[Path] = []
-        self.counts: dict[str, int] = dict.fromkeys(TABLES, 0)
-        self.pending = 0  # records not yet reported to progress
-
-    def add(self, record: Block | Transfer) -> None:
-        if self.chain is None:
-            self.chain = record.chain
-        elif record.chain != self.chain:
-            raise SanctraceError(f"a {record.chain} record in a load of chain {self.chain}")
-        if isinstance(record, Transfer):
-            self._add_transfer(record)
-            self.pending += 1
-        elif isinstance(record, Block):
-            self._add_block(record)
-            self.pending += max(1, len(record.txs))
-        else:
-            raise SanctraceError(f"cannot store a {type(record).__name__} record")
-        if self.pending >= PROGRESS_EVERY:
-            self._report()
-
-    def _add_transfer(self, t: Transfer) -> None:
-        if not isinstance(t.amount, int) or isinstance(t.amount, bool) or t.amount < 0:
-            raise SanctraceError(f"{t.chain} transfer {t.tx_hash}: amount {t.amount!r} is invalid")
-        row = (
-            t.token,
-            t.sender,
-            t.receiver,
-            str(t.amount),
-            t.tx_hash,
-            t.log_index,
-            t.block_number,
-            t.time,
-        )
-        self._put("transfers", row)
-
-    def _add_block(self, b: Block) -> None:
-        self._put("blocks", (b.height, b.hash, b.prev_hash, b.merkle_root, b.time, len(b.txs)))
-        for position, tx in enumerate(b.txs):
-            tx_row = (
-                tx.txid,
-                b.hash,
-                b.height,
-                position,
-                b.time,
-                tx.coinbase,
-                len(tx.inputs),
-                len(tx.outputs),
-                sum(o.value for o in tx.outputs),
-                tx.size,
-                tx.vsize,
-            )
-            self._put("transactions", tx_row)
-            for i, vin in enumerate(tx.inputs):
-                in_row = (
-                    tx.txid,
-                    i,
-                    vin.prev_txid,
-                    vin.prev_index,
-                    vin.sequence,
-                    vin.coinbase,
-                    vin.value,
-                    vin.address,
-                )
-                self._put("inputs", in_row)
-            for i, out in enumerate(tx.outputs):
-                self._put("outputs", (tx.txid, i, out.value, out.script_type, out.address))
-
-    def _put(self, table: str, row: tuple) -> None:
-        rows = self.rows[table]
-        rows.append(row)
-        if len(rows) >= BATCH_ROWS:
-            self._flush(table)
-
-    def _flush(self, table: str) -> None:
-        rows = self.rows[table]
-        if not rows:
-            return
-        schema = SCHEMAS[table]
-        try:
-            arrays = [
-                pa.array(column, type=f.type)
-                for column, f in zip(zip(*rows, strict=True), schema, strict=True)
-            ]
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
-            raise SanctraceError(f"{self.chain} {table}: value out of range: {exc}") from exc
-        with _writing(self.root):
-            self._write(table, pa.Table.from_arrays(arrays, schema=schema))
-        self.counts[table] += len(rows)
-        self.rows[table] = []
-
-    def _write(self, table: str, batch: pa.Table) -> None:
-        if table not in self.writers:
-            folder = self.root / (self.chain or "unknown") / table
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".part-{self.stem}.", suffix=".tmp")
-            os.close(fd)
-            self.temps[table] = folder / Path(tmp).name  # mkstemp answers an absolute path
-            self.writers[table] = pq.ParquetWriter(tmp, batch.schema, compression="zstd")
-        self.writers[table].write_table(batch)
-
-    def _report(self) -> None:
-        if self.progress and self.pending:
-            self.progress(self.pending)
-        self.pending = 0
-
-    def close(self) -> None:
-        """Flush every buffer and close the temporary files."""
-        for table in TABLES:
-            self._flush(table)
-        for writer in self.writers.values():
-            writer.close()
-        self.writers.clear()
-        self._report()
-
-    def commit(self) -> dict[str, str]:
-        """Rename the temporary files to their part names; table → path relative to root."""
-        parts: dict[str, str] = {}
-        for table, tmp in self.temps.items():
-            final = tmp.parent / f"part-{self.stem}.parquet"
-            os.replace(tmp, final)
-            self.finals.append(final)
-            parts[table] = final.relative_to(self.root).as_posix()
-        self.temps.clear()
-        return parts
-
-    def abort(self) -> None:
-        """Delete everything this load wrote (temporary and renamed parts)."""
-        for writer in self.writers.values():
-            with suppress(Exception):
-                writer.close()
-        self.writers.clear()
-        for path in [*self.temps.values(), *self.finals]:
-            path.unlink(missing_ok=True)
-            for folder in (path.parent, path.parent.parent):
-                with suppress(OSError):
-                    folder.rmdir()  # only when empty: other loads' parts stay
-        self.temps.clear()
-        self.finals.clear()

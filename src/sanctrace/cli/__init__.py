@@ -16,6 +16,7 @@ from sanctrace.cli._console import out as _out
 from sanctrace.cli._console import state as _state
 from sanctrace.cli.alerts import alerts_app as _alerts_app
 from sanctrace.cli.audit import audit_app as _audit_app
+from sanctrace.cli.backup import register as _register_backup
 from sanctrace.cli.cases import cases_app as _cases_app
 from sanctrace.cli.chain import chain_app as _chain_app
 from sanctrace.cli.decide import decide_app as _decide_app
@@ -63,6 +64,7 @@ app.add_typer(_holds_app, name="holds")
 app.add_typer(_webhooks_app, name="webhooks")
 app.command("serve")(_serve)
 app.command("demo")(_demo)
+_register_backup(app)  # backup, restore
 
 
 def _version(value: bool) -> None:

@@ -3,6 +3,7 @@ JSON, and the exit codes (docs/cli.md)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -39,14 +40,56 @@ class State:
 state = State()
 
 
+# The commands that may create the database (a SQLite file that is not there yet): they bring
+# data in. Every other command refuses a missing file (exit 3) instead of answering from a new,
+# empty database, where a mistyped --db would read as "nothing listed".
+CREATING_COMMANDS = frozenset(
+    {
+        "demo",
+        "lists load",
+        "lists fetch",
+        "users add",
+        "keys create",
+        "events load",
+        "chain load",
+        "chain follow",
+        "chain tags",
+        "restore",
+    }
+)
+
+
+def command_name() -> str | None:
+    """The running command without the program's name (``lists load``), if there is one."""
+    # Typer 0.2x carries its own copy of click (``typer._click``); older ones use click's.
+    for module in ("typer._click.globals", "click.globals"):
+        try:
+            current = importlib.import_module(module).get_current_context(silent=True)
+        except ImportError:
+            continue
+        if current is not None:
+            names = []  # from the command up to the program, whose name is left out
+            while current.parent is not None:
+                names.append(current.info_name or "")
+                current = current.parent
+            return " ".join(reversed(names)) or None
+    return None
+
+
+def creates_database(name: str | None) -> bool:
+    """Whether the command ``name`` may create a missing database (outside a command: yes)."""
+    return name is None or name in CREATING_COMMANDS
+
+
 def context() -> Context:
     """The services' context for this command: the environment's settings under the global
-    ``--db``, ``--data-dir``, ``--rules`` and ``--user`` options."""
+    ``--db``, ``--data-dir``, ``--rules`` and ``--user`` options. A command outside
+    ``CREATING_COMMANDS`` refuses a database that does not exist."""
     if state._context is None:
         settings = load_settings(
             db=state.db_url, data_dir=state.data_dir, rules=state.rules, user=state.user
         )
-        state._context = Context(settings)
+        state._context = Context(settings, create=creates_database(command_name()))
     return state._context
 
 

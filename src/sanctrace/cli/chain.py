@@ -69,6 +69,83 @@ def chain_status(
         cells = [f"{c.rows.get(t, 0):,}" for t in columns]
         table.add_row(c.chain, *cells, f"{c.addresses:,}", heights)
     out.print(table)
+    for c in found:
+        if c.follow is not None:
+            say_line(_follow_line(c.follow))
+
+
+def _follow_line(f: chain_data.FollowState) -> str:
+    """One line on a follower: its tip, the node's, the lag and the last error."""
+    tip = "nothing yet" if f.height is None else f"tip {f.height} ({(f.hash or '')[:16]}…)"
+    node = "?" if f.node_height is None else str(f.node_height)
+    lag = "?" if f.lag is None else f"{f.lag} block{'s' if f.lag != 1 else ''}"
+    line = (
+        f"{f.chain} follows {f.node}: {tip}, node at {node}, lag {lag}, "
+        f"{f.provisional} provisional (<{f.confirmations} confirmations), "
+        f"{f.reorgs} reorganisation{'s' if f.reorgs != 1 else ''}"
+    )
+    if f.last_error:
+        line += f"; last error ({f.last_error_at}): {f.last_error}"
+    return line + f"; updated {f.updated_at}"
+
+
+@chain_app.command("follow")
+def chain_follow(
+    chain: Annotated[str, typer.Argument(help="btc or eth.")],
+    rpc: Annotated[
+        str | None,
+        typer.Option(
+            "--rpc",
+            help="Node JSON-RPC URL without credentials (default: SANCTRACE_<CHAIN>_RPC_URL; "
+            "credentials: SANCTRACE_<CHAIN>_RPC_USER/_PASSWORD or SANCTRACE_BTC_RPC_COOKIE).",
+        ),
+    ] = None,
+    start: Annotated[
+        int | None,
+        typer.Option(
+            "--from", help="First height (default: where the store stopped, else the tip)."
+        ),
+    ] = None,
+    confirmations: Annotated[
+        int, typer.Option(help="Depth at which a block is final; shallower ones are provisional.")
+    ] = 6,
+    batch: Annotated[int, typer.Option(help="Confirmed blocks per load while catching up.")] = 50,
+    poll: Annotated[float, typer.Option(help="Seconds between polls at the tip.")] = 5.0,
+    until_tip: Annotated[
+        bool, typer.Option("--until-tip", help="Stop at the node's tip instead of waiting.")
+    ] = False,
+) -> None:
+    """Follow a node: append its new blocks to the chain store, roll back orphaned blocks
+    (Ctrl-C stops; the progress is kept for the next run)."""
+    import threading
+
+    request = chain_data.FollowRequest(
+        chain=chain,
+        url=rpc,
+        start=start,
+        confirmations=confirmations,
+        batch=batch,
+        poll=poll,
+        until_tip=until_tip,
+    )
+
+    def appended(first: int, count: int) -> None:
+        last = first + count - 1
+        say(
+            f"{chain}: appended block{'s' if count != 1 else ''} {first}"
+            + (f"–{last}" if count > 1 else "")
+        )
+
+    stop = threading.Event()
+    try:
+        state = chain_data.follow(context(), request, stop, on_append=appended)
+    except KeyboardInterrupt:
+        stop.set()
+        found = [c for c in chain_data.chain_status(context().chain_store) if c.chain == chain]
+        if found and found[0].follow is not None:
+            say_line(_follow_line(found[0].follow))
+        return
+    say_line(_follow_line(state))
 
 
 @chain_app.command("tags")

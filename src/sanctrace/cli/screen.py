@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.text import Text
 
 from sanctrace.cli._console import HIT, context, out, print_json, progress_bar, say
+from sanctrace.errors import Unavailable
 from sanctrace.services import names
+
+# As ``api.names.ScreenSchema`` (the API's, kept equal by tests/test_fail_closed.py): an
+# unknown schema is a usage error (exit 2), never a silent "no match".
+ScreenSchema = Literal[
+    "Person", "Company", "Organization", "LegalEntity", "PublicBody", "Vessel", "Airplane"
+]
 
 screen_app = typer.Typer(
     help="Screen names and addresses against the active lists.", no_args_is_help=True
@@ -42,7 +49,7 @@ def screen_address(
 def screen_name(
     text: Annotated[str, typer.Argument(help="The name to screen, in any script.")],
     schema: Annotated[
-        str | None, typer.Option(help="Person, Company, Organization, Vessel …")
+        ScreenSchema | None, typer.Option(help="The party's schema (exactly as written).")
     ] = None,
     birth_date: Annotated[str | None, typer.Option(help="Birth date or year (ISO).")] = None,
     country: Annotated[str | None, typer.Option(help="Nationality or country.")] = None,
@@ -95,12 +102,37 @@ def screen_names(
         float | None, typer.Option(help="Minimum score (default per schema).")
     ] = None,
     top: Annotated[int, typer.Option(help="At most this many matches per name.")] = 5,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Processes sharing the index (default: every core)."
+        ),
+    ] = None,
 ) -> None:
-    """Screen a CSV of names; one output row per match at or above the threshold."""
-    request = names.BulkRequest(input=input_csv, output=out_csv, top=top, threshold=threshold)
+    """Screen a CSV of names; one output row per match at or above the threshold (the same
+    output for any --jobs)."""
+    request = names.BulkRequest(
+        input=input_csv, output=out_csv, top=top, threshold=threshold, jobs=jobs
+    )
     with progress_bar("screening names") as advance:
         answer = names.screen_names(context(), request, progress=advance)
     say(f"{answer.names} names screened, {answer.matches} matches written to {answer.output}")
+
+
+@screen_app.command("index")
+def screen_index(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Build or open the name index of the active lists (done by every list load) and say
+    where it is: the folder the Spark job takes (exit 3 when no list is loaded)."""
+    info = names.prepare_index(context())
+    if not info.snapshots:
+        raise Unavailable(names.NO_LISTS)
+    if as_json:
+        print_json(info.to_dict())
+    else:
+        where = info.folder or "memory (the data folder cannot be written)"
+        say(f"name index: {info.entries} entries, {info.names} names, in {where}")
 
 
 @screen_app.command("customers")

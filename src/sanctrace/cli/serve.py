@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sanctrace.cli._console import context, err
+from sanctrace.cli._console import context, err, state
 from sanctrace.settings import export_to_environment
 
 if TYPE_CHECKING:
@@ -29,16 +29,51 @@ def _warm(ctx: Context) -> None:
         pass
 
 
+def _build_index(ctx: Context) -> float | None:
+    """Build (or open) the name screening index once, under the services' cache, so the first
+    request does not pay for it; its seconds, or ``None`` when there is nothing to build (no
+    lists: the requests say so, and /v1/ready too)."""
+    import time
+
+    from sanctrace.errors import SanctraceError
+    from sanctrace.services import names
+
+    began = time.perf_counter()
+    try:
+        names.screen_name(ctx, names.NameScreenRequest(name="warm up"))
+    except SanctraceError:
+        return None
+    return time.perf_counter() - began
+
+
+def _ready_app(ctx: Context, warm: bool = True) -> FastAPI:
+    """The app over ``ctx``, its index built (and, with ``warm``, the exposure engines and
+    the decision path warmed) before it listens."""
+    from sanctrace.api.app import create_app
+    from sanctrace.api.health import add_ready_check
+    from sanctrace.api.metrics import metrics_of
+
+    seconds = _build_index(ctx)
+    if warm:
+        _warm(ctx)
+    app = create_app(ctx)
+    metrics = metrics_of(app)
+    if metrics is not None and seconds is not None:
+        metrics.index_build.set(seconds)
+    add_ready_check(app, "index", lambda _ctx: None)  # built above, before listening
+    return app
+
+
 def worker_app() -> FastAPI:
     """The app of one ``--workers`` process: settings from the environment the parent set,
     warmed before it listens."""
-    from sanctrace.api.app import create_app
+    from sanctrace.api.logs import configure_logging
     from sanctrace.services.context import Context
     from sanctrace.settings import load_settings
 
-    ctx = Context(load_settings())
-    _warm(ctx)
-    return create_app(ctx)
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    return _ready_app(Context(settings, create=False))
 
 
 def _first_admin_hint(ctx: Context) -> None:
@@ -71,20 +106,26 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the REST API (docs at /docs)."""
+    import logging
+
     import uvicorn
 
-    from sanctrace.api.app import create_app
+    from sanctrace.api.logs import configure_logging
     from sanctrace.services.exposure import warm_up
 
     ctx = context()
-    _first_admin_hint(ctx)
-    with err.status("preparing the exposure engine and the screeners"):
+    _first_admin_hint(ctx)  # opens the database: a missing or unreachable one stops here
+    with err.status("building the name index, preparing the exposure engine and the screeners"):
         if workers == 1:
-            _warm(ctx)
+            app = _ready_app(ctx)
         else:  # compile the kernels once, here; each worker warms its own engines
             warm_up()
+    configure_logging(ctx.settings.log_format, logging.DEBUG if state.verbose else logging.WARNING)
+    # uvicorn keeps its hands off logging (log_config=None): its lines go through ours, and the
+    # access log is ours (api.middleware: route templates, no query strings).
+    quiet = {"log_level": "warning", "log_config": None, "access_log": False}
     if workers == 1:
-        uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, **quiet)  # type: ignore[arg-type]
         return
     # The workers are new processes: they read the global options from the environment.
     export_to_environment(ctx.settings)
@@ -94,5 +135,5 @@ def serve(
         workers=workers,
         host=host,
         port=port,
-        log_level="warning",
+        **quiet,  # type: ignore[arg-type]
     )

@@ -21,6 +21,7 @@ import httpx
 import sqlalchemy as sa
 
 from sanctrace.errors import SanctraceError
+from sanctrace.lists.publication import publication_date
 from sanctrace.lists.registry import get_format
 from sanctrace.lists.snapshots import LoadResult, load_set
 from sanctrace.store import Database
@@ -60,6 +61,33 @@ def load_config(path: Path | None = None) -> dict[str, dict[str, Any]]:
     return sources
 
 
+DEFAULT_MAX_AGE_HOURS = 48.0
+
+
+def max_ages(path: Path | None = None) -> dict[str, float]:
+    """Source name → the hours its active snapshot may age before it is stale (``default``
+    for the rest): the built-in ``[max_age_hours]`` with ``path``'s entries over it."""
+    ages: dict[str, float] = {"default": DEFAULT_MAX_AGE_HOURS}
+    try:
+        texts = [
+            (
+                "sources.toml",
+                resources.files("sanctrace.lists").joinpath("sources.toml").read_text("utf-8"),
+            )
+        ]
+        if path is not None:
+            texts.append((str(path), path.read_text("utf-8")))
+        tables = [(where, tomllib.loads(text).get("max_age_hours", {})) for where, text in texts]
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SanctraceError(f"{path or 'sources.toml'}: {exc}") from exc
+    for where, table in tables:
+        for name, hours in table.items():
+            if isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0:
+                raise SanctraceError(f"{where}: [max_age_hours] {name} must be a positive number")
+            ages[name] = float(hours)
+    return ages
+
+
 def fetch_sources(
     db: Database,
     cache_dir: Path,
@@ -97,13 +125,18 @@ def fetch_source(
     folder.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     downloaded = unchanged = 0
+    dates: list[str] = []
     for url in cfg["urls"]:
         target = folder / _file_name(url)
-        fresh = _download(db, source, url, target, client, backoff)
+        fresh, modified = _download(db, source, url, target, client, backoff)
         downloaded += fresh
         unchanged += not fresh
         files.append(target)
-    result = load_set(db, files, get_format(cfg["format"]), source)
+        if date := publication_date(modified):
+            dates.append(date)
+    # The server's Last-Modified stands for the publication date of files that print none.
+    published = max(dates) if dates else None
+    result = load_set(db, files, get_format(cfg["format"]), source, published=published)
     return FetchResult(source, downloaded, unchanged, result)
 
 
@@ -114,8 +147,9 @@ def _file_name(url: str) -> str:
 
 def _download(
     db: Database, source: str, url: str, target: Path, client: httpx.Client, backoff: float
-) -> bool:
-    """Fetch ``url`` into ``target``; False when the server says the cached copy is current."""
+) -> tuple[bool, str | None]:
+    """Fetch ``url`` into ``target``: (False when the server says the cached copy is current,
+    the copy's Last-Modified)."""
     headers: dict[str, str] = {}
     last = _last_good(db, source, url) if target.exists() else None
     if last is not None:
@@ -131,7 +165,7 @@ def _download(
             with client.stream("GET", url, headers=headers) as resp:
                 if resp.status_code == 304 and last is not None:
                     _record(db, source, url, 304, last.etag, last.last_modified, last.sha256, None)
-                    return False
+                    return False, last.last_modified
                 if resp.status_code >= 500 or resp.status_code == 429:
                     error = f"HTTP {resp.status_code}"
                     continue
@@ -148,7 +182,7 @@ def _download(
                     sha,
                     size,
                 )
-                return True
+                return True, resp.headers.get("last-modified")
         except httpx.HTTPError as exc:
             error = str(exc) or type(exc).__name__
     raise SanctraceError(f"{url}: download failed after {RETRIES} attempts ({error})")

@@ -97,15 +97,20 @@ def list_kind(title: str) -> str | None:
 
 
 def suggest_source(path: Path) -> str:
-    """The dataset name of a METI file: from its name, else its title; ``jp_meti_ru`` default."""
-    kind = list_kind(path.name)
-    if kind is None:
-        try:
-            with open_binary(path) as fh:
-                head = fh.read(4096).decode("utf-8", "ignore")
-            kind = list_kind(head.split("指定日")[0])
-        except (OSError, EOFError, ParseError):
-            kind = None
+    """The dataset name of a METI file (``jp_meti_ru``, ``jp_meti_by``, ``jp_meti_third``):
+    from its title (the content), else its file name; ``jp_meti_ru`` when neither says."""
+    kind = None
+    try:
+        with open_binary(path) as fh:
+            head = fh.read(4096)
+        for encoding in ("utf-8", "cp932"):
+            text = head.decode(encoding, "ignore")
+            if "指定日" in text:
+                kind = list_kind(nfkc(text.split("指定日")[0]))
+                break
+    except (OSError, EOFError, ParseError):
+        kind = None
+    kind = kind or list_kind(path.name)
     return SOURCES.get(kind or "", FORMAT.default_source)
 
 
@@ -437,6 +442,11 @@ class MetiTextFormat:
             if "禁止措置" in text and ("指定日" in text or "最終更新日" in text):
                 return True
         return False
+
+    def suggest_source(self, paths: list[Path]) -> str:
+        """The source of a file set: its first file's list (Russia, Belarus, third countries),
+        told apart by the title, so one list never replaces another."""
+        return suggest_source(paths[0])
 
     def parse(self, paths: list[Path], source: str, report: ParseReport) -> Iterator[Entity]:
         for path in paths:

@@ -16,8 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from sanctrace import filesets
-from sanctrace.errors import NotFound
+from sanctrace.errors import Conflict, NotFound
 from sanctrace.lists.base import ListFormat, ParseError, ParseReport
+from sanctrace.lists.publication import publication_date
 from sanctrace.lists.registry import detect_format, get_format
 from sanctrace.model import Entity, changed_fields, comparable
 from sanctrace.store import Database
@@ -44,6 +45,8 @@ class LoadResult:
     invalid_addresses: int = 0
     warnings: list[str] = field(default_factory=list)
     delta: dict[str, int] = field(default_factory=dict)
+    published: str | None = None  # ISO publication date, when known
+    reactivated: bool = False  # an earlier snapshot of the same files became active again
 
 
 @dataclass
@@ -114,12 +117,37 @@ def load_lists(
     source: str | None = None,
     fmt: str | None = None,
     progress: Callable[[int], None] | None = None,
+    *,
+    version: str | None = None,
+    allow_older: bool = False,
 ) -> list[LoadResult]:
-    """Load files (or folders of files) as snapshots, one per format found."""
+    """Load files (or folders of files) as snapshots, one per format and source found."""
     files = expand_paths(paths)
     return [
-        load_set(db, group, fmt_obj, source, progress) for fmt_obj, group in group_files(files, fmt)
+        load_set(db, group, fmt_obj, source, progress, version=version, allow_older=allow_older)
+        for fmt_obj, group in split_by_source(group_files(files, fmt), source)
     ]
+
+
+def split_by_source(
+    groups: list[tuple[ListFormat, list[Path]]], source: str | None
+) -> list[tuple[ListFormat, list[Path]]]:
+    """Split a format's files by the source each one names (METI's three lists in one folder
+    are three sources); with ``source`` given, or a format that names none, as they are."""
+    out: list[tuple[ListFormat, list[Path]]] = []
+    for fmt, files in groups:
+        suggest = getattr(fmt, "suggest_source", None)
+        if source or suggest is None or len(files) < 2:
+            out.append((fmt, files))
+            continue
+        by_source: dict[str, list[Path]] = {}
+        for path in files:
+            by_source.setdefault(suggest([path]), []).append(path)
+        if len(by_source) == 1:
+            out.append((fmt, files))  # one source: a multi-file set stays together
+        else:
+            out.extend((fmt, group) for group in by_source.values())
+    return out
 
 
 def load_set(
@@ -128,53 +156,50 @@ def load_set(
     fmt: ListFormat,
     source: str | None = None,
     progress: Callable[[int], None] | None = None,
+    *,
+    version: str | None = None,
+    published: str | None = None,
+    allow_older: bool = False,
 ) -> LoadResult:
-    """Load one file set of one format as a snapshot of ``source``, all or nothing."""
+    """Load one file set of one format as a snapshot of ``source``, all or nothing.
+
+    One load per source at a time (``repo.source_transaction``); the delta is against the
+    snapshot active inside that lock. A file published before the active snapshot is refused
+    (``Conflict``) unless ``allow_older``. ``version`` names the version of files that print
+    none; ``published`` is the server's Last-Modified of a fetched file. The transaction also
+    writes the customer re-screen the new snapshot owes (``rescreen_jobs``)."""
     suggest = getattr(fmt, "suggest_source", None)
     source = source or (suggest(files) if suggest else fmt.default_source)
     sha = files_sha256(files, fmt.name)
-    with db.begin() as conn:
+    with repo.source_transaction(db.engine, source) as conn:
+        previous = repo.active_snapshot_id(conn, source)
+        active_row = repo.get_snapshot(conn, previous) if previous is not None else None
         existing = repo.find_snapshot(conn, source, sha)
         if existing is not None:
-            if repo.active_snapshot_id(conn, source) != existing.id:
-                repo.activate(conn, source, existing.id)
-            return _result(existing, created=False)
+            return _reload(conn, existing, active_row, allow_older)
 
         report = ParseReport()
         snapshot_id = repo.create_snapshot(conn, source, fmt.name, sha, [p.name for p in files])
-        seen: set[str] = set()
-        batch: list[Entity] = []
-        counts: Counter[str] = Counter()
-        for entity in fmt.parse(files, source, report):
-            if entity.id in seen:
-                report.warn(f"duplicate entity id {entity.id} skipped")
-                continue
-            seen.add(entity.id)
-            batch.append(entity)
-            counts["entities"] += 1
-            counts["names"] += len(entity.names)
-            for addr in entity.crypto:
-                counts["addresses" if addr.valid else "invalid"] += 1
-                if not addr.valid:
-                    report.warn(f"{entity.id}: invalid {addr.asset} address ({addr.reason})")
-            if len(batch) >= BATCH:
-                repo.insert_entities(conn, snapshot_id, batch)
-                if progress:
-                    progress(len(batch))
-                batch = []
-        repo.insert_entities(conn, snapshot_id, batch)
-        if progress and batch:
-            progress(len(batch))
+        counts = _insert_parsed(conn, fmt, files, source, snapshot_id, report, progress)
         if counts["entities"] == 0:
             raise ParseError(files[0], None, "no entities found")
-
-        previous = repo.active_snapshot_id(conn, source)
+        if version and report.version and version != report.version:
+            report.warn(f"--version {version} ignored: the file says {report.version}")
+        stated = report.version or version
+        date = publication_date(stated) or published
+        _check_order(source, date, active_row, allow_older, files[0].name)
+        if date is None:
+            report.warn(
+                "publication date unknown: the load could not be checked against the active "
+                "snapshot (give --version YYYY-MM-DD)"
+            )
         delta = compute_delta(conn, source, previous, snapshot_id)
         repo.save_delta(conn, source, previous, snapshot_id, delta.rows())
         repo.finish_snapshot(
             conn,
             snapshot_id,
-            version=report.version,
+            version=stated,
+            published=date,
             entity_count=counts["entities"],
             name_count=counts["names"],
             address_count=counts["addresses"],
@@ -187,10 +212,91 @@ def load_set(
             },
             warnings=report.warnings[:MAX_STORED_WARNINGS],
         )
-        repo.activate(conn, source, snapshot_id)
+        repo.record_activation(conn, source, snapshot_id, previous, reason="load")
+        repo.add_rescreen_job(conn, source, previous, snapshot_id)
         row = repo.get_snapshot(conn, snapshot_id)
     result = _result(row, created=True)
     result.warnings = report.warnings
+    return result
+
+
+def _insert_parsed(
+    conn: sa.Connection,
+    fmt: ListFormat,
+    files: list[Path],
+    source: str,
+    snapshot_id: int,
+    report: ParseReport,
+    progress: Callable[[int], None] | None,
+) -> Counter[str]:
+    """Parse the files into the snapshot in batches; the counts of what was written."""
+    seen: set[str] = set()
+    batch: list[Entity] = []
+    counts: Counter[str] = Counter()
+    for entity in fmt.parse(files, source, report):
+        if entity.id in seen:
+            report.warn(f"duplicate entity id {entity.id} skipped")
+            continue
+        seen.add(entity.id)
+        batch.append(entity)
+        counts["entities"] += 1
+        counts["names"] += len(entity.names)
+        for addr in entity.crypto:
+            counts["addresses" if addr.valid else "invalid"] += 1
+            if not addr.valid:
+                report.warn(f"{entity.id}: invalid {addr.asset} address ({addr.reason})")
+        if len(batch) >= BATCH:
+            repo.insert_entities(conn, snapshot_id, batch)
+            if progress:
+                progress(len(batch))
+            batch = []
+    repo.insert_entities(conn, snapshot_id, batch)
+    if progress and batch:
+        progress(len(batch))
+    return counts
+
+
+def _older(date: str | None, than: Any) -> bool:
+    """True when ``date`` is known and before the publication date of snapshot row ``than``."""
+    return bool(date and than is not None and than.published and date < than.published)
+
+
+def _check_order(
+    source: str, date: str | None, active_row: Any, allow_older: bool, name: str
+) -> None:
+    if _older(date, active_row) and not allow_older:
+        raise Conflict(
+            f"{name}: published {date}, older than the active snapshot {active_row.id} of "
+            f"{source} (published {active_row.published}); nothing loaded. Load it anyway "
+            "with --allow-older"
+        )
+
+
+def _reload(conn: sa.Connection, existing: Any, active_row: Any, allow_older: bool) -> LoadResult:
+    """The same files again: nothing new when they are the active snapshot. An older snapshot
+    is not reactivated silently: refused unless ``allow_older``; one published after the
+    active snapshot (after a rollback) becomes active again, and says so."""
+    if active_row is not None and active_row.id == existing.id:
+        return _result(existing, created=False)
+    newer = bool(
+        existing.published
+        and (
+            active_row is None
+            or (active_row.published and existing.published > active_row.published)
+        )
+    )
+    if not newer and not allow_older:
+        active = f"snapshot {active_row.id}" if active_row is not None else "none"
+        raise Conflict(
+            f"{existing.source}: these files are snapshot {existing.id} (published "
+            f"{existing.published or 'unknown'}), not the active one ({active}); nothing "
+            f"changed. To go back to it on purpose: sanctrace lists activate {existing.id}"
+        )
+    previous = active_row.id if active_row is not None else None
+    repo.record_activation(conn, existing.source, existing.id, previous, reason="reload")
+    repo.add_rescreen_job(conn, existing.source, previous, existing.id)
+    result = _result(existing, created=False)
+    result.reactivated = True
     return result
 
 
@@ -209,6 +315,7 @@ def _result(row: Any, created: bool) -> LoadResult:
         invalid_addresses=row.invalid_address_count,
         warnings=list(row.warnings),
         delta=dict(row.stats.get("delta", {})),
+        published=row.published,
     )
 
 
@@ -269,6 +376,7 @@ class SnapshotInfo:
     sha256: str
     loaded_at: str  # ISO 8601
     format: str
+    published: str | None = None  # ISO publication date, when known
 
 
 @dataclass(frozen=True)
@@ -298,6 +406,7 @@ def source_status(db: Database) -> dict[str, SourceStatus]:
                     sha256=row.sha256,
                     loaded_at=row.loaded_at.isoformat(),
                     format=row.format,
+                    published=row.published,
                 ),
                 entities=row.entity_count,
                 schemas=dict(row.stats.get("schemas", {})),

@@ -23,15 +23,15 @@ from sanctrace.monitor import ipgeo
 from sanctrace.monitor.events import CustomerEvent, Event, NameIn, parse_event
 from sanctrace.monitor.rules.base import AddressFacts, IpCountry
 from sanctrace.names import Screener
-from sanctrace.services._snapshot_cache import SnapshotCache, active_snapshot_ids, reader
+from sanctrace.services._snapshot_cache import active_snapshot_ids, reader
 from sanctrace.services.addresses import AddressAnswer, AddressScreener
 from sanctrace.services.context import Context
 from sanctrace.services.exposure import ExposureRequest, ExposureService
-from sanctrace.services.names import NO_LISTS, build_screener
+from sanctrace.services.names import shared_screener
 from sanctrace.store.monitoring import event_rows
 from sanctrace.store.tables import events
 
-__all__ = ["LiveFacts", "address_facts", "exposure_of", "party_matches"]
+__all__ = ["LiveFacts", "address_facts", "exposure_of", "on_demand", "party_matches"]
 
 
 class LiveFacts:
@@ -44,7 +44,6 @@ class LiveFacts:
         # One exposure service per flag file: the service keeps one engine per chain, and a
         # rule with its own flags (mining_origin) would otherwise rebuild the other's engine.
         self._exposure: dict[str | None, ExposureService] = {}
-        self._names = SnapshotCache(ctx.db, build_screener)
 
     # ---- addresses
     def address(self, chain: str, address: str) -> AddressFacts:
@@ -74,7 +73,7 @@ class LiveFacts:
             service = self._exposure.get(key)
             if service is None:
                 service = self._exposure[key] = ExposureService(self.ctx.db, self.ctx.chain_store)
-        return exposure_of(
+        answer = exposure_of(
             service,
             chain=chain,
             direction=direction,
@@ -84,6 +83,9 @@ class LiveFacts:
             output_index=output_index,
             flagged_file=flagged_file,
         )
+        if answer is None and txid is not None and direction == "in" and chain == "btc":
+            answer = on_demand(self.ctx, chain, txid, output_index, hops, flagged_file)
+        return answer
 
     # ---- names
     def names(
@@ -98,9 +100,8 @@ class LiveFacts:
 
         Each legal name and alias is a query, with the first kana reading beside it; kana
         alone is screened as the name. ``Unavailable`` when no list is loaded."""
-        screener, snapshots = self._names.get()
-        if not snapshots:
-            raise Unavailable(NO_LISTS)
+        # The index of the snapshots the decision records (opened, or built, first).
+        screener, _ = shared_screener(self.ctx, wait=True)
         return party_matches(screener, names, schema=schema, birth_date=birth_date, country=country)
 
     # ---- history
@@ -188,6 +189,40 @@ def exposure_of(
         return service.screen(request).to_dict()
     except (Unavailable, NotFound):
         return None
+
+
+def on_demand(
+    ctx: Context,
+    chain: str,
+    txid: str,
+    output_index: int | None,
+    hops: int,
+    flagged_file: Path | None,
+) -> dict[str, Any] | None:
+    """A deposit the chain store does not hold: its history fetched from the exchange's node
+    (when one is configured) and screened. An unreachable node is ``Unavailable`` with a
+    ``pending`` reason, so the decision holds: never a silent allow."""
+    from sanctrace.services import chain_data
+
+    if getattr(ctx.settings, f"{chain}_rpc_url", None) is None:
+        return None
+    try:
+        answer = chain_data.on_demand_exposure(
+            ctx,
+            chain=chain,
+            txid=txid,
+            output_index=output_index,
+            hops=hops,
+            flagged_file=flagged_file,
+        )
+    except NotFound:
+        return None
+    except Unavailable as exc:
+        raise Unavailable(
+            f"pending: deposit {txid} is not in the chain store and its history could not be "
+            f"fetched ({exc}); decide again when the {chain} node answers"
+        ) from None
+    return answer.to_dict()
 
 
 def party_matches(

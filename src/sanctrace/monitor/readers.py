@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from sanctrace import filesets
 from sanctrace.errors import BadRequest
+from sanctrace.fileio import sniff_encoding
 from sanctrace.monitor.events import BadEvent, Event, parse_event
 
 __all__ = ["EVENT_SUFFIXES", "EventFileResult", "read_event_files", "read_events"]
@@ -53,9 +54,10 @@ def _kind(path: Path) -> str:
 
 
 def _open(path: Path) -> IO[str]:
+    encoding = sniff_encoding(path)  # UTF-8, or Shift-JIS as Excel saves a CSV
     if path.name.lower().endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding=encoding, newline="")
+    return path.open(encoding=encoding, newline="")
 
 
 def _jsonl(fh: IO[str], name: str) -> Iterator[tuple[str, Any]]:

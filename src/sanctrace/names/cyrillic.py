@@ -10,8 +10,14 @@ the national systems first (Volodymyr, Uladzimir).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from sanctrace.names.scripts import fallback
 
@@ -161,7 +167,52 @@ def language(token: str) -> str:
 
 
 def cyrillic_forms(token: str, k: int = 8) -> list[str]:
-    """Spelling variants of one Cyrillic token, most common first."""
+    """Spelling variants of one Cyrillic token, most common first.
+
+    A word of an organisation name also gets its English rendering second (завод: plant,
+    приборостроительный: instrumentmaking) and a place adjective its place (Муромский:
+    murom), so a company name meets its English translation on another list
+    (``data/ru_org_glossary.yml``)."""
+    forms = _spellings(token, k)
+    extra = translations(token.lower())
+    if not extra or not forms:
+        return forms
+    return list(dict.fromkeys([forms[0], *extra, *forms[1:]]))[:k]
+
+
+_GLOSSARY_PATH = Path(__file__).with_name("data") / "ru_org_glossary.yml"
+_MAX_ENDING = 4  # letters a stem may leave: a case ending (-ого, -ская, -ий)
+_PLACE_ADJECTIVE = re.compile(
+    r"^(?P<stem>..+?)(?:ск|цк)(?:ий|ая|ое|ие|ого|ой|ому|ую|ом|их|ым|ими)$"
+)
+
+
+def _load_glossary() -> dict[str, str]:
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    raw = yaml.load(_GLOSSARY_PATH.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+    return {str(k).lower(): str(v).lower() for k, v in raw["stems"].items()}
+
+
+_GLOSSARY = _load_glossary()
+_LONGEST = max(map(len, _GLOSSARY))
+
+
+@lru_cache(maxsize=50_000)
+def translations(token: str) -> tuple[str, ...]:
+    """English renderings of one lower-case Russian word of an organisation name."""
+    for end in range(min(len(token), _LONGEST), 2, -1):
+        english = _GLOSSARY.get(token[:end])
+        if english is not None and len(token) - end <= _MAX_ENDING:
+            return (english,)
+    m = _PLACE_ADJECTIVE.match(token)
+    if m:  # муромский -> Murom, a place named by its adjective
+        stem = _spellings(m.group("stem"), 1)
+        return tuple(stem)
+    return ()
+
+
+def _spellings(token: str, k: int = 8) -> list[str]:
+    """Spelling variants of one Cyrillic token in the romanisation systems, most common first."""
     # Stress accents go; the breve and diaeresis that make й, ў, ё, ї stay.
     decomposed = unicodedata.normalize("NFD", token.lower())
     kept = "".join(ch for ch in decomposed if ch in _LETTER_MARKS or not unicodedata.combining(ch))

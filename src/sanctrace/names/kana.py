@@ -209,8 +209,12 @@ def _vowel_alts(m: Mora, prev: Mora | None, nxt: Mora | None, last: bool, foreig
         if m.vowel == "i" and last and prev.vowel in "aeo":
             return [("i", 0), ("y", 0.1 if foreign else 0.6)]
         if m.vowel == prev.vowel or (m.vowel == "u" and prev.vowel == "o"):
-            # Doubled vowels mark length: Japanese spells it out, foreign names rarely.
-            return [("", 0), (m.vowel, 0.4)] if foreign else [(m.vowel, 0), ("", 0.1)]
+            # Doubled vowels mark length. Foreign names rarely spell it out; Hepburn drops
+            # a long a, u or o as it drops ー (トウヨウ, オオノ, ユウコ: Toyo, Ono, Yuko), and
+            # writes a long i as ii (ニイガタ: Niigata).
+            if foreign:
+                return [("", 0), (m.vowel, 0.4)]
+            return [(m.vowel, 0), ("", 0.1)] if m.vowel in "ie" else [("", 0), (m.vowel, 0.1)]
     return [(m.vowel, 0)]
 
 
@@ -244,6 +248,9 @@ def _mora_alts(moras: list[Mora], i: int, foreign: bool) -> Seg:
         if m.cons == "f":
             # Final フ is mostly a devoiced в (-ov); before a consonant either (エフゲニー).
             cons = [("f", 0), ("v", 0.05)] if i == 0 else [("v", 0), ("f", 0.25 if last else 0.05)]
+            if foreign and 0 < i and not last:
+                # х before a consonant is written フ too: アフメドフ Akhmedov, ムフタル Mukhtar.
+                cons += [("kh", 0.2), ("h", 0.3)]
             cons = cons if foreign else [("f", 0), ("v", 0.3)]
         elif m.cons == "r" and last and prev is not None:
             # -il, -el (ミハイル, パーヴェル); -dr, -tr (アレクサンドル); -ar, -or either way.
@@ -331,3 +338,82 @@ def kana_forms(token: str, k: int = 8) -> list[str]:
             merged = forms[:3] + alt[:2]
         forms = list(dict.fromkeys(merged + forms + alt))
     return [f for f in (clean(x) for x in forms) if f][:k]
+
+
+# --- Korean names written in katakana (キム・ジョンウン for 김정은 / 金正恩) ---------------------
+
+# Korean surnames as Japanese writes them, with their usual romanisations.
+# A table of data, laid out by rows: the formatter would put one item a line.
+# fmt: off
+_KOREAN_SURNAMES = {
+    "キム": "kim gim", "パク": "park pak bak", "イ": "lee yi i rhee", "リ": "ri lee li",
+    "チェ": "choi choe chae", "チョン": "jeong jung chung chong jong chun jun",
+    "チョ": "cho jo", "カン": "kang gang", "ユン": "yoon yun", "チャン": "jang chang",
+    "イム": "lim im", "リム": "rim lim", "ハン": "han", "シン": "shin sin",
+    "クォン": "kwon gwon", "ファン": "hwang", "アン": "ahn an", "ソン": "song sung son seong",
+    "リュ": "ryu yoo", "ホン": "hong", "ムン": "moon mun", "ヤン": "yang", "ペ": "bae pae",
+    "ペク": "baek paek paik", "ナム": "nam", "シム": "shim sim", "ノ": "noh roh no",
+    "クァク": "kwak gwak", "チャ": "cha", "チュ": "joo ju chu", "ミン": "min",
+    "チン": "jin chin", "ウォン": "won", "パン": "bang pang", "コン": "kong gong",
+    "ヒョン": "hyun hyeon", "ハム": "ham", "ピョン": "byun pyon", "ソク": "seok sok",
+    "キル": "gil kil", "オム": "eom um", "ヨ": "yeo yo", "ユ": "yoo yu", "ソ": "seo suh so",
+}
+# fmt: on
+# Codas a Korean syllable may end in, as katakana writes them (ㄴ/ㅇ, ㅁ, ㄹ, ㄱ, ㅂ).
+_KOREAN_CODAS = {"ン": ("n", "ng"), "ム": ("m",), "ル": ("l",), "ク": ("k",), "プ": ("p",)}
+# Consonants Korean romanisations voice or devoice at will (정 jeong / chong, 길 gil / kil).
+_KOREAN_CONS = {"j": ("j", "ch"), "ch": ("ch", "j"), "k": ("k", "g"), "g": ("g", "k"),
+                "t": ("t", "d"), "d": ("d", "t"), "p": ("p", "b"), "b": ("b", "p"),
+                "sh": ("s", "sh"), "r": ("r", "l")}  # fmt: skip
+# Vowels katakana merges: ㅓ and ㅗ are both オ, ㅡ and ㅜ both ウ, ㅐ and ㅔ both エ.
+_KOREAN_VOWELS = {"o": ("o", "eo"), "u": ("u", "eu"), "e": ("e", "ae"), "a": ("a",), "i": ("i",)}
+
+
+def korean_surname_forms(token: str) -> list[str]:
+    """Romanisations of a Korean surname written in katakana (キム → kim, gim); [] otherwise."""
+    forms = _KOREAN_SURNAMES.get(to_katakana(token))
+    return forms.split() if forms else []
+
+
+def korean_syllables(token: str) -> list[str] | None:
+    """A katakana given name cut into Korean syllables (ジョンウン → ジョン, ウン), or None.
+
+    A syllable is one kana (with its small kana) and an optional ン; ム, ル, ク and プ close
+    a syllable only at the end of the token. None when the token holds anything else
+    (ー, ッ, a lone small kana), since such spellings are not Korean renderings.
+    """
+    kata = to_katakana(token)
+    out: list[str] = []
+    i, n = 0, len(kata)
+    while i < n:
+        ch = kata[i]
+        if ch not in KANA:
+            return None
+        j = i + 1
+        if j < n and (kata[j] in _SMALL_V or kata[j] in _SMALL_Y):
+            j += 1
+        if j < n and kata[j] == "ン":
+            j += 1
+        elif j == n - 1 and kata[j] in _KOREAN_CODAS:
+            j += 1
+        out.append(kata[i:j])
+        i = j
+    return out
+
+
+def korean_syllable_forms(syllable: str, k: int = 8) -> list[str]:
+    """Romanisations of one Korean syllable in katakana (ジョン → jong, jeong, chong …)."""
+    moras = parse(syllable)
+    if not moras or moras[0].kind != "cv":
+        return []
+    first = moras[0]
+    coda = _KOREAN_CODAS.get(syllable[-1], ()) if len(moras) > 1 else ()
+    cons = _KOREAN_CONS.get(first.cons, (first.cons,))
+    vowels = _KOREAN_VOWELS.get(first.vowel, (first.vowel,))
+    segs: list[Seg] = [
+        [(c, 0.3 * r) for r, c in enumerate(cons)],
+        [(v, 0.2 * r) for r, v in enumerate(vowels)],
+    ]
+    if coda:
+        segs.append([(c, 0.1 * r) for r, c in enumerate(coda)])
+    return best_paths(segs, k)

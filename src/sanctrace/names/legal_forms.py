@@ -44,7 +44,7 @@ from sanctrace.names.legal_text import (
 )
 
 __all__ = ["LegalForm", "alias_table", "all_legal_forms", "compatible", "find_legal_forms"]
-__all__ += ["legal_form", "strip_honorifics"]
+__all__ += ["is_japanese_form", "legal_form", "strip_honorifics"]
 
 COMPANY_CLASSES = frozenset(
     {"llc", "joint_stock", "partnership", "generic_company", "state_enterprise", "cooperative"}
@@ -274,9 +274,10 @@ def _edge_ok(toks: list[_Tok], consumed: list[bool], i: int, j: int, _: object, 
 # ------------------------------------------------------------------ loading
 
 
-def _load_forms() -> tuple[_Matcher, dict[str, LegalForm]]:
+def _load_forms() -> tuple[_Matcher, dict[str, LegalForm], frozenset[str]]:
     raw = _yaml_load((_DATA / "legal_forms.yml").read_text(encoding="utf-8"))
     matcher, forms, errors = _Matcher(), {}, []
+    japanese = frozenset(e["code"] for e in raw["forms"] if "jp" in (e.get("countries") or ()))
     for entry in raw["forms"]:
         form = LegalForm(entry["code"], entry["class"], entry["label"])
         if form.cls not in CLASSES:
@@ -300,7 +301,7 @@ def _load_forms() -> tuple[_Matcher, dict[str, LegalForm]]:
     # words that are forms on their own ("company", "gesellschaft") make poor anchors
     for tok in [t for t in matcher.anchors if (t,) in matcher.seen]:
         del matcher.anchors[tok]
-    return matcher, forms
+    return matcher, forms, japanese
 
 
 def _load_honorifics() -> tuple[_Matcher, list[str]]:
@@ -313,7 +314,7 @@ def _load_honorifics() -> tuple[_Matcher, list[str]]:
     return prefix, sorted(suffixes, key=len, reverse=True)
 
 
-_FORMS, _BY_CODE = _load_forms()
+_FORMS, _BY_CODE, _JAPANESE = _load_forms()
 _PREFIX_TITLES, _SUFFIX_KEYS = _load_honorifics()
 
 # ------------------------------------------------------------------ cleaning
@@ -440,6 +441,11 @@ def compatible(a: list[LegalForm], b: list[LegalForm]) -> bool | None:
     if not a or not b:
         return None
     return any((x.cls, y.cls) in _COMPATIBLE for x in a for y in b)
+
+
+def is_japanese_form(form: LegalForm) -> bool:
+    """Whether ``form`` is a form of Japanese law (株式会社, 有限会社, 合同会社 …)."""
+    return form.code in _JAPANESE
 
 
 def legal_form(code: str) -> LegalForm:

@@ -1,16 +1,20 @@
-"""The screener: list entities in, ``Match`` lists out, each with its score explained."""
+"""The screener: list entities in, ``Match`` lists out, each with its score explained.
+
+A screener is options (threshold, candidates) over a ``ScreenerData``: built here from
+entities (``add`` then ``freeze``, or ``from_entities``) or mapped from a saved index
+(``Screener(data=ScreenerData.load(folder))``). The answers are the same either way.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from sanctrace.model import Entity, Match, NameKind, NameQuery
+from sanctrace.names.built import ID_PROPERTIES, Entry, IndexedName, ScreenerData, prepare
 from sanctrace.names.index import NameIndex
-from sanctrace.names.legal_forms import LegalForm
 from sanctrace.names.normalize import (
     NameToken,
     NormalizedName,
@@ -19,49 +23,30 @@ from sanctrace.names.normalize import (
     variants,
 )
 from sanctrace.names.scorer import (
+    LATIN_SCRIPTS,
     WEIGHTS,
     NameComparison,
     compare_names,
-    effective_weight,
     evidence,
     joined_similarity,
     schemas_compatible,
     token_matrix,
 )
+from sanctrace.names.stored import Records
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "ID_PROPERTIES",
+    "Entry",
+    "IndexedName",
+    "Screener",
+    "prepare",
+]
 
 DEFAULT_THRESHOLD = 0.75
 WEAK_ALIAS_FACTOR = 0.9  # OFAC and the UN call these "low quality"
 EVIDENCE_HEADROOM = 0.08  # the most birth date and country can add
-ID_PROPERTIES = (
-    "passportNumber",
-    "idNumber",
-    "taxNumber",
-    "innCode",
-    "ogrnCode",
-    "registrationNumber",
-    "imoNumber",
-)
-
-
-@dataclass
-class Entry:
-    """A list entity as the screener keeps it: identity plus secondary facts."""
-
-    entity_id: str
-    source: str
-    source_id: str
-    schema: str
-    caption: str
-    snapshot_id: int | None
-    facts: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class IndexedName:
-    entry: int
-    name: NormalizedName
-    value: str
-    kind: NameKind
+NON_LATIN_CANDIDATES = 6  # a query form in another script retrieves this many times more
 
 
 class Screener:
@@ -71,13 +56,12 @@ class Screener:
         self,
         threshold: float = DEFAULT_THRESHOLD,
         candidates: int = 30,
+        data: ScreenerData | None = None,
     ) -> None:
         self.threshold = threshold
         self.limit = candidates
-        self.entries: list[Entry] = []
-        self.names: list[IndexedName] = []
-        self.index = NameIndex()
-        self._weights: dict[str, float] = {}
+        self._data = data
+        self._pending: list[tuple[Entry, list[IndexedName]]] = []
 
     @classmethod
     def from_entities(cls, entities: Iterable[Entity], **options: Any) -> Screener:
@@ -87,28 +71,54 @@ class Screener:
         screener.freeze()
         return screener
 
+    @property
+    def data(self) -> ScreenerData:
+        """The entries, names and index screened against (built on first use if need be)."""
+        if self._data is None:
+            self.freeze()
+        assert self._data is not None
+        return self._data
+
+    @property
+    def entries(self) -> Records[Entry]:
+        return self.data.entries
+
+    @property
+    def names(self) -> Records[IndexedName]:
+        return self.data.names
+
+    @property
+    def index(self) -> NameIndex:
+        return self.data.index
+
     def __len__(self) -> int:
-        return len(self.entries)
+        if self._data is None:
+            return sum(1 for _, names in self._pending if names)
+        return len(self._data.entries)
 
     def add(self, entity: Entity, snapshot_id: int | None = None) -> None:
-        """Index one list entity under every name it has."""
-        entry, names = prepare(entity, len(self.entries), snapshot_id)
-        if not names:
-            return
-        self.entries.append(entry)
-        for indexed in names:
-            self.names.append(indexed)
-            self.index.add(len(self.names) - 1, indexed.name)
+        """Index one list entity under every name it has (before ``freeze``)."""
+        if self._data is not None:
+            raise RuntimeError("the screener is frozen: build a new one to add entities")
+        self._pending.append(prepare(entity, len(self._pending), snapshot_id))
 
     def freeze(self) -> None:
-        self.index.freeze()
+        """Build the index over the entities added; call once after the last ``add``."""
+        if self._data is None:
+            self._data = ScreenerData.build(self._pending)
+            self._pending = []
 
     def weight(self, token: NameToken) -> float:
         """Rarity weight of a token (initials and patronymics already discounted)."""
-        w = self._weights.get(token.raw)
-        if w is None:
-            w = self._weights[token.raw] = effective_weight(token, self.index.token_weight(token))
-        return w
+        return self.data.weight(token)
+
+    def candidate_limit(self, qname: NormalizedName) -> int:
+        """How many names a query form retrieves: more for a form not written in Latin
+        letters, whose keys come from guessed transliterations and so rank the right name
+        lower (a per-script quota; Latin queries, most of the traffic, keep the base)."""
+        if qname.script in LATIN_SCRIPTS and qname.via != "translation":
+            return self.limit
+        return self.limit * NON_LATIN_CANDIDATES
 
     def threshold_for(self, schema: str | None) -> float:
         """The score a match of ``schema`` needs when the caller sets no threshold."""
@@ -134,7 +144,7 @@ class Screener:
         reach = floor - (0.0 if query.identifiers else EVIDENCE_HEADROOM)
         found: dict[int, tuple[float, NormalizedName, IndexedName, NameComparison]] = {}
         for qname in forms:
-            name_ids = self.index.candidates(qname, self.limit)
+            name_ids = self.index.candidates(qname, self.candidate_limit(qname))
             if only is not None:
                 name_ids = [
                     n for n in name_ids if self.entries[self.names[n].entry].entity_id in only
@@ -145,6 +155,8 @@ class Screener:
             for name_id, comparison in self._compare_many(qname, name_ids, reach):
                 indexed = self.names[name_id]
                 score = comparison.score
+                if query.birth_date or query.country:  # agreeing facts may return it
+                    score += comparison.held_back
                 if indexed.kind == NameKind.WEAK_ALIAS:
                     score *= WEAK_ALIAS_FACTOR
                 if score < reach:
@@ -190,7 +202,7 @@ class Screener:
         return schemas_compatible(query.schema, entry.schema)
 
     def _query_forms(self, query: NameQuery) -> list[NormalizedName]:
-        forms = variants(query.name, query.schema) if query.name else []
+        forms = variants(query.name, query.schema, query.name_kana) if query.name else []
         if query.name_kana:
             reading = normalize(query.name_kana, via="reading", schema=query.schema)
             if reading.tokens:
@@ -205,41 +217,40 @@ class Screener:
         Names whose best possible score (every token at its best similarity, no penalty)
         stays under ``reach`` are not compared in full.
         """
-        tokens: dict[str, int] = {}
-        unique: list[NameToken] = []
-        for name_id in name_ids:
-            for token in self.names[name_id].name.tokens:
-                if token.raw not in tokens:
-                    tokens[token.raw] = len(unique)
-                    unique.append(token)
+        data = self.data
+        per_name = [data.token_ids(n) for n in name_ids]
+        lengths = np.fromiter((len(t) for t in per_name), dtype=np.int64, count=len(per_name))
+        flat = np.concatenate(per_name) if per_name else np.zeros(0, dtype=np.int32)
+        unique_ids, inverse = np.unique(flat, return_inverse=True)
+        unique = [data.tokens[int(t)] for t in unique_ids]
         matrix = token_matrix(qname.tokens, unique)
-        cols_of = [[tokens[t.raw] for t in self.names[n].name.tokens] for n in name_ids]
-        bounds = self._upper_bounds(qname, unique, matrix, cols_of)
-        for name_id, cols, bound in zip(name_ids, cols_of, bounds, strict=True):
+        bounds = self._upper_bounds(qname, matrix, inverse, lengths, data.tok_weight[unique_ids])
+        starts = np.concatenate(([0], np.cumsum(lengths)))
+        for k, (name_id, bound) in enumerate(zip(name_ids, bounds, strict=True)):
             cand = self.names[name_id].name
             if bound < reach and (
                 len(cand.tokens) == len(qname.tokens)
                 or joined_similarity(qname, cand) * WEIGHTS["joined_factor"] < reach
             ):
                 continue  # nor can the whole-string comparison, made when counts differ
-            sub = matrix[:, cols] if cols else np.zeros((len(qname.tokens), 0))
-            yield name_id, compare_names(qname, cand, self.weight, sub)
+            cols = inverse[starts[k] : starts[k + 1]]
+            sub = matrix[:, cols] if len(cols) else np.zeros((len(qname.tokens), 0))
+            yield name_id, compare_names(qname, cand, data.weight, sub)
 
     def _upper_bounds(
         self,
         qname: NormalizedName,
-        unique: list[NameToken],
         matrix: np.ndarray,
-        cols_of: list[list[int]],
+        cols: np.ndarray,
+        lengths: np.ndarray,
+        unique_weights: np.ndarray,
     ) -> list[float]:
         """For each candidate, the score it would get if every token took its best pair."""
-        lengths = [len(c) for c in cols_of]
-        if not qname.tokens or not unique or not all(lengths):
-            return [1.0] * len(cols_of)
-        cols = np.fromiter((c for cs in cols_of for c in cs), dtype=np.int64)
-        starts = np.cumsum([0, *lengths[:-1]])
-        q_w = np.array([self.weight(t) for t in qname.tokens])
-        c_w = np.array([self.weight(t) for t in unique])[cols]
+        if not qname.tokens or not len(unique_weights) or not lengths.all():
+            return [1.0] * len(lengths)
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        q_w = np.array([self.data.weight(t) for t in qname.tokens])
+        c_w = unique_weights[cols]
         row_best = np.maximum.reduceat(matrix[:, cols], starts, axis=1)  # query token × name
         q_cover = (q_w[:, None] * row_best).sum(axis=0) / q_w.sum()
         col_best = matrix.max(axis=0)[cols]
@@ -262,16 +273,20 @@ class Screener:
             notes.append(f"weak alias (×{WEAK_ALIAS_FACTOR})")
         if qname.via != "name":
             notes.insert(0, f"via the {qname.via} '{qname.latin}'")
-        delta, floor, extra = evidence(
+        found = evidence(
             query.birth_date,
             query.country,
             query.identifiers,
             qname.legal_forms,
             entry.facts,
+            comparison,
+            (query.schema, entry.schema),
         )
+        delta, floor, extra = found
         score = max(floor, min(1.0, max(0.0, score + delta)))
         notes.extend(extra)
         features = {"name": round(comparison.score, 4), "evidence": round(delta, 4)}
+        features.update((k, round(v, 4)) for k, v in found.features.items())
         return Match(
             entity_id=entry.entity_id,
             source=entry.source,
@@ -285,31 +300,3 @@ class Screener:
             features=features,
             snapshot_id=entry.snapshot_id,
         )
-
-
-def prepare(
-    entity: Entity, entry_id: int, snapshot_id: int | None
-) -> tuple[Entry, list[IndexedName]]:
-    """The screener's view of an entity: its entry and its normalised names."""
-    names: list[IndexedName] = []
-    forms: list[LegalForm] = []
-    for name in entity.names:
-        for norm in variants(name.value, entity.schema):
-            forms.extend(norm.legal_forms)
-            names.append(IndexedName(entry_id, norm, name.value, name.kind))
-    facts = {
-        "birthDate": entity.get("birthDate"),
-        "countries": [c for p in ("nationality", "country", "citizenship") for c in entity.get(p)],
-        "identifiers": [v for p in ID_PROPERTIES for v in entity.get(p)],
-        "legal_forms": tuple(dict.fromkeys(forms)),
-    }
-    entry = Entry(
-        entity.id,
-        entity.source,
-        entity.source_id,
-        entity.schema,
-        entity.caption,
-        snapshot_id,
-        facts,
-    )
-    return entry, names

@@ -4,6 +4,9 @@
 name, ``split_tokens`` is the tokeniser both use, and ``skeleton`` is the phonetic key that
 makes spelling variants of one foreign name collide. Pure functions, cached.
 
+Latin tokens written the German, Dutch or French way (Wladimir, Poetin, Poutine) and number
+words (Forty-Four) also get the forms of ``respell``.
+
 Japanese kanji: a token mixing kanji and kana gives no forms, and a kanji-only token gets
 anyascii's Mandarin reading (山田 → shantian), which is right for Chinese names only. The
 caller screens Japanese persons through their katakana reading.
@@ -19,6 +22,7 @@ from functools import lru_cache
 from sanctrace.model import char_script
 from sanctrace.names.cyrillic import cyrillic_forms
 from sanctrace.names.kana import kana_forms
+from sanctrace.names.respell import number_form, respellings
 from sanctrace.names.scripts import (
     arabic_forms,
     best_paths,
@@ -140,7 +144,7 @@ def _token_forms(token: str) -> tuple[str, ...]:
         return ()
     if text.isascii():
         form = clean(text)
-        return (form,) if form else ()
+        return _with_respellings([form]) if form else ()
     script = _script(text)
     runs = _script_runs(text) if script != "Japanese" else [text]
     if len(runs) > 1:  # NIIクロン, SNPOエレロン: each part in its own script
@@ -150,12 +154,24 @@ def _token_forms(token: str) -> tuple[str, ...]:
         forms = _HANDLERS.get(script, _fallback_forms)(text)
         if not forms and script != "Japanese":
             forms = _fallback_forms(text)
+    if script == "Latin":
+        return _with_respellings(forms)
     seen: dict[str, None] = {}
     for form in forms:
         form = clean(form)
         if form:
             seen.setdefault(form, None)
     return tuple(seen)[:MAX_FORMS]
+
+
+def _with_respellings(forms: list[str]) -> tuple[str, ...]:
+    """Latin forms, then the digits a number word stands for or the English-style spelling
+    of an older rendering (Wladimir -> vladimir, Forty-Four -> 44): see ``respell``."""
+    out = [f for f in (clean(f) for f in forms) if f]
+    if out:
+        number = number_form(out[0])
+        out += [number] if number else [r for f in out[:2] for r in respellings(f)]
+    return tuple(dict.fromkeys(out))[:MAX_FORMS]
 
 
 def token_forms(token: str) -> list[str]:

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from sanctrace.countries import country_code
-from sanctrace.network.shares import EPS, Share, ShareError, parse_share, same_pair
+from sanctrace.network.shares import EPS, Share, same_pair, share_or_unknown
 
 NODE_SCHEMAS = frozenset({"Person", "Company", "Organization", "LegalEntity", "PublicBody"})
 COMPANY_SCHEMAS = frozenset({"Company", "Organization", "LegalEntity", "PublicBody"})
@@ -259,11 +259,11 @@ class OwnershipGraph:
             return
         role = _first(props, "role")
         text = _first(props, "percentage")
-        try:
-            share = parse_share(text, role)
-        except ShareError as exc:
-            self.problems.append(Problem(where, "percentage", f"{exc}; record skipped", rid))
-            return
+        share, bad = share_or_unknown(text, role)
+        if bad is not None:
+            self.problems.append(
+                Problem(where, "percentage", f"{bad}; counted as unknown (0-100%)", rid)
+            )
         start, end = self._dates(rid, props, where)
         self.add_holding(Holding(rid, ends[0], ends[1], share, role, start, end, where))
         if role and PARENT_ROLE.search(role) and ends[0] != ends[1]:

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from sanctrace.countries import country_code
+from sanctrace.customer_dates import DateError, customer_date
 from sanctrace.errors import SanctraceError
-from sanctrace.network.graph import COMPANY_SCHEMAS, Problem, is_iso_date
-from sanctrace.network.shares import ShareError, parse_share
+from sanctrace.fileio import read_text
+from sanctrace.network.graph import COMPANY_SCHEMAS, Problem
 
 Record = dict[str, Any]  # an FtM entity as a dict (``id``, ``schema``, ``properties`` …)
 
@@ -40,6 +41,7 @@ COLUMNS = (
     "email",
     "party_id",
     "party_name",
+    "party_name_kana",
     "party_type",
     "party_country",
     "party_address",
@@ -141,11 +143,11 @@ def read_kyb(paths: Iterable[Path | str]) -> tuple[list[Record], list[Problem]]:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        return read_text(path)  # UTF-8, or Shift-JIS as Excel saves a CSV
     except OSError as exc:
         raise KybError(f"{path}: cannot read KYB file ({exc.strerror or exc})") from exc
     except UnicodeDecodeError as exc:
-        raise KybError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+        raise KybError(f"{path}: not UTF-8 text, nor Shift-JIS (byte {exc.start})") from exc
 
 
 # -- FtM JSON lines --------------------------------------------------------------------------
@@ -204,13 +206,6 @@ def records_from_ftm(
                 props[prop] = [
                     PREFIX + str(v) if str(v) in defined else str(v) for v in props[prop]
                 ]
-        if data["schema"] == "Ownership":
-            bad = _bad_percentage(props)
-            if bad is not None:
-                problems.append(
-                    Problem(where, "percentage", f"{bad}; record skipped", str(data["id"]))
-                )
-                continue
         record = _record(data, props, where)
         if record["schema"] in COMPANY_SCHEMAS and (
             customers is None or record["input_id"] in customers
@@ -237,15 +232,6 @@ def records_from_dicts(
             continue
         good.append((where, data))
     return records_from_ftm(good, problems), problems
-
-
-def _bad_percentage(props: dict[str, list[Any]]) -> ShareError | None:
-    for value in props.get("percentage", [])[:1]:
-        try:
-            parse_share(value)
-        except ShareError as exc:
-            return exc
-    return None
 
 
 def _record(data: Record, props: dict[str, list[Any]], where: str) -> Record:
@@ -277,10 +263,16 @@ class _Row:
         value = self.get(col)
         if not value:
             return None
-        if not is_iso_date(value):
-            self.problem(col, f"{value!r} is not an ISO date (YYYY-MM-DD); date ignored")
+        try:
+            return customer_date(value)  # ISO, 1988年5月5日 or 昭和63年5月5日 / S63.5.5
+        except DateError as exc:
+            # An era date says what is wrong with it (平成32年 is past the era's end).
+            era = not value[:1].isdigit()
+            self.problem(
+                col,
+                f"{exc if era else f'{value!r} is not an ISO date (YYYY-MM-DD)'}; date ignored",
+            )
             return None
-        return value
 
     def country(self, col: str) -> str | None:
         value = self.get(col)
@@ -362,6 +354,8 @@ def _party_link(row: _Row, cid: str, nodes: dict[str, Record]) -> Record | None:
         row.where,
         {
             "name": [row.get("party_name")],
+            # The kana reading of a kanji name is screened too: 山田太郎 is found as ヤマダ タロウ.
+            "alias": [row.get("party_name_kana")],
             "jurisdiction" if schema != "Person" else "nationality": [row.country("party_country")],
             "address": [row.get("party_address")],
             "phone": [row.get("party_phone")],
@@ -380,13 +374,9 @@ def _party_link(row: _Row, cid: str, nodes: dict[str, Record]) -> Record | None:
         )
         return None
     schema_rel, own_prop, co_prop = spec
+    # A share that cannot be read is kept: the graph counts it as unknown and reports it
+    # (bad data never drops an owner, who might be listed).
     share = row.get("share")
-    if share:
-        try:
-            parse_share(share)
-        except ShareError as exc:
-            row.problem("share", f"{exc}; relation skipped")
-            return None
     role = row.get("role") or row.get("relation")
     if relation in ("ubo", "beneficial_owner"):
         role = "ubo" if not row.get("role") else f"ubo: {row.get('role')}"
@@ -450,10 +440,13 @@ class KybParty:
     """A shareholder, UBO or director; a shareholder may have its own shareholders.
 
     ``type`` is a key of ``PARTY_TYPES``; ``share`` is a percentage as ``parse_share`` reads
-    it (shareholders only). Without ``id``, ``party_id`` names the party."""
+    it (shareholders only). Without ``id``, ``party_id`` names the party. ``name_kana`` is
+    the kana reading of a Japanese name (screened as one of its names); dates may be ISO or
+    Japanese (1988年5月5日, 昭和63年5月5日)."""
 
     name: str
     type: str = "person"
+    name_kana: str | None = None
     id: str | None = None
     country: str | None = None
     birth_date: str | None = None
@@ -520,6 +513,15 @@ def records_from_companies(
     return records, problems
 
 
+def _date(value: str | None) -> str | None:
+    """A party's date as ISO when it reads as one (昭和63年5月5日 too); else as given, for the
+    screen to report it as unused."""
+    try:
+        return customer_date(value) if value else value
+    except DateError:
+        return value
+
+
 def _props(**values: str | float | None) -> dict[str, list[str]]:
     return {k: [str(v)] for k, v in values.items() if v is not None and str(v).strip()}
 
@@ -572,8 +574,9 @@ class _Flattener:
         country = "nationality" if schema == "Person" else "jurisdiction"
         props = _props(
             name=p.name,
-            birthDate=p.birth_date,
-            incorporationDate=p.incorporation_date,
+            alias=p.name_kana,
+            birthDate=_date(p.birth_date),
+            incorporationDate=_date(p.incorporation_date),
             address=p.address,
             phone=p.phone,
             email=p.email,

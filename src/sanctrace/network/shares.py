@@ -32,6 +32,7 @@ class Share:
     text: str
     low_open: bool = False
     high_open: bool = False
+    invalid: bool = False  # the given value could not be read: counted as unknown
 
     @property
     def exact(self) -> bool:
@@ -42,7 +43,9 @@ class Share:
         return self.low == 0 and self.high == 100
 
     def label(self) -> str:
-        """Human form: ``51%``, ``(25%, 50%]``, ``unknown``."""
+        """Human form: ``51%``, ``(25%, 50%]``, ``unknown``, ``unknown (invalid: '-5')``."""
+        if self.invalid:
+            return f"unknown (invalid: {self.text!r})"
         if self.exact:
             return f"{_num(self.low)}%"
         if self.unknown and not self.low_open:
@@ -198,6 +201,22 @@ def parse_share(value: str | float | int | None, role: str | None = None) -> Sha
             raise ShareError(f"{raw!r}: lower bound above upper bound")
         return Share(lo, hi, raw, lo_open, hi_open)
     raise ShareError(f"{raw!r} is not a percentage, range or band")
+
+
+def share_or_unknown(
+    value: str | float | int | None, role: str | None = None
+) -> tuple[Share, ShareError | None]:
+    """``parse_share``, except that a value that cannot be a share (negative, over 100,
+    unreadable, NaN) gives the unknown share ``[0, 100]`` marked ``invalid`` and the error.
+
+    Bad data must never clear anyone: dropping the holding would hide the owner, while the
+    unknown share keeps the owner in the 50% rule's upper bound (possibly blocked)."""
+    if isinstance(value, float) and value != value:
+        return Share(0.0, 100.0, "NaN", invalid=True), ShareError("NaN is not a percentage")
+    try:
+        return parse_share(value, role), None
+    except ShareError as exc:
+        return Share(0.0, 100.0, str(value), invalid=True), exc
 
 
 def _from_role(role: str | None) -> Share:

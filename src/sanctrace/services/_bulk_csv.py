@@ -7,8 +7,9 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from sanctrace.customer_dates import parse_customer_date
 from sanctrace.errors import BadRequest
-from sanctrace.fileio import write_atomic
+from sanctrace.fileio import read_text, write_atomic
 from sanctrace.model import Match, NameQuery
 
 OUTPUT_COLUMNS = [
@@ -28,7 +29,7 @@ OUTPUT_COLUMNS = [
 def read_queries(path: Path) -> list[NameQuery]:
     """Rows ``id,name`` plus optional ``schema,birth_date,country,name_kana``; bad rows fail."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_text(path)  # UTF-8, or Shift-JIS as Excel saves it
     except (OSError, UnicodeDecodeError) as exc:
         raise BadRequest(f"{path}: cannot read ({exc})") from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -54,7 +55,7 @@ def read_queries(path: Path) -> list[NameQuery]:
             NameQuery(
                 name=name or kana or "",
                 schema=(row.get("schema") or "").strip() or None,
-                birth_date=(row.get("birth_date") or "").strip() or None,
+                birth_date=parse_customer_date(row.get("birth_date"), where=f"{path}:line {line}"),
                 country=(row.get("country") or "").strip() or None,
                 name_kana=kana if name else None,
                 id=qid,

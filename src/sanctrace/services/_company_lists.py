@@ -26,6 +26,7 @@ from sanctrace.names import Screener
 from sanctrace.network.graph import NODE_SCHEMAS, Control, Holding, OwnershipGraph
 from sanctrace.network.listing import designations_from_ftm, listed_from_ftm
 from sanctrace.network.signal_values import CONTACTS, split_values
+from sanctrace.services.names import build_screener
 from sanctrace.store import Database
 from sanctrace.store import snapshots as repo
 
@@ -72,7 +73,8 @@ class ListSide:
             fresh = [d for d in data if str(d.get("id")) not in seen]
             seen.update(str(d.get("id")) for d in fresh)
             side._add_snapshot(snapshot_id, source, fmt, fresh)
-        side.screener.freeze()
+        # The name index is the one every screening of these snapshots shares (persisted).
+        side.screener = build_screener(db, side.snapshots)
         side.graph.validate()
         side.graph.problems.clear()  # the lists' own defects are not a customer input's
         for node_id in side.listed:
@@ -98,7 +100,6 @@ class ListSide:
             rid = str(d["id"])
             entity = Entity.from_ftm(d, source)
             self.entity_snapshot[rid] = (source, snapshot_id)
-            self.screener.add(entity, snapshot_id)
             if entity.schema not in NODE_SCHEMAS:
                 continue  # vessels and aircraft: screened (the same index as name screening)
             if fmt in FTM_FORMATS and marked:

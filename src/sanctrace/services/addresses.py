@@ -18,6 +18,10 @@ The answer is an ``AddressAnswer``; ``to_dict()`` is the JSON of the CLI and the
 that no chain accepts as an address, and that no list or tag names as given, is a
 ``BadRequest`` (a list or tag set may hold a malformed address: screening it finds it).
 
+With no list snapshot active and no tag set loaded there is nothing to screen against: both
+raise ``Unavailable`` (``NO_LISTS``) rather than answer ``sanctioned: false`` (fail closed). A
+replay pinned to the snapshots of a stored decision answers as it did then.
+
 The cached screener keeps list addresses, tags and cluster maps in memory; each call checks the
 active snapshots and tag sets (one small query, read once per request inside
 ``services._snapshot_cache.pinned``) and the cluster map's ``CURRENT.json``
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,7 +45,7 @@ from sanctrace.chain.cluster import Hop
 from sanctrace.chain.tags import SANCTIONED, ClusterPath, Tag, fold, tags_from_snapshot_rows
 from sanctrace.chainstore.clusters import CURRENT, ClusterFiles, ClusterIndex, clusters_dir
 from sanctrace.chainstore.store import ChainStore
-from sanctrace.errors import BadRequest
+from sanctrace.errors import BadRequest, Unavailable
 from sanctrace.lists.lookup import hit_dict, list_hits
 from sanctrace.model import CryptoAddress
 from sanctrace.services._snapshot_cache import data_version, reader
@@ -48,6 +53,7 @@ from sanctrace.store import Database
 from sanctrace.store import tags as repo
 
 __all__ = [
+    "NO_LISTS",
     "AddressAnswer",
     "AddressScreener",
     "ClusterAnswer",
@@ -59,6 +65,18 @@ __all__ = [
 ]
 
 SANCTION_ABUSE = frozenset({"sanction", "sanctions", "sanctioned"})
+NO_LISTS = (
+    "no lists loaded: no sanctions list and no tag set to screen against; "
+    "load one with: sanctrace lists load PATH"
+)
+
+
+def _require_data(version: tuple) -> None:
+    """Fail closed: ``Unavailable`` when no list snapshot is active and no tag set stored
+    (``version`` is ``store.tags.data_version``'s)."""
+    snapshots, (tag_sets, _) = version
+    if not snapshots and not tag_sets:
+        raise Unavailable(NO_LISTS)
 
 
 @dataclass(frozen=True)
@@ -340,29 +358,53 @@ def _screen(
 def screen_address(
     db: Database, address: str, store: ChainStore, snapshots: Mapping[str, int] | None = None
 ) -> AddressAnswer:
-    """Screen one address with one-shot lookups (see the module docstring for the answer).
+    """Screen one address with one-shot lookups (see the module docstring for the answer);
+    ``Unavailable`` when nothing is loaded (unless pinned).
     ``snapshots`` ({source: snapshot id}) pins the lists to those snapshots instead of the
     active ones (a stored decision, replayed: ``cases.replay``); tags stay the stored ones."""
     root = store.root
     with db.connect() as conn:
+        if snapshots is None:
+            _require_data(repo.data_version(conn))
         return _screen(_Live(conn, root, snapshots), address)
 
 
 class AddressScreener:
-    """Screens addresses from memory, reloading what changed; safe to share between threads."""
+    """Screens addresses from memory, reloading what changed; safe to share between threads.
 
-    def __init__(self, db: Database, store: ChainStore) -> None:
+    ``max_age`` (seconds, default 0: every call) lets a screener reuse the data version it
+    read that recently instead of asking the database on every call: the API's screener, where
+    that query is most of a warm answer's cost. An answer may then lag a list load by up to
+    ``max_age`` (it names the snapshots it used); a version with nothing loaded is never
+    reused, so a first load is seen at once."""
+
+    def __init__(self, db: Database, store: ChainStore, max_age: float = 0.0) -> None:
         self.db = db
         self.root = store.root
+        self.max_age = max_age
         self._lock = threading.Lock()
         self._memory: _Memory | None = None
+        self._version: tuple[float, tuple] | None = None  # (monotonic time read, version)
         self._stats: dict[str, tuple | None] = {}
         self._current_paths: dict[str, Path] = {}
 
+    def _data_version(self) -> tuple:
+        if self.max_age <= 0:
+            return data_version(self.db)
+        now = time.monotonic()
+        seen = self._version
+        if seen is not None and now - seen[0] < self.max_age:
+            return seen[1]
+        key = data_version(self.db)
+        snapshots, (tag_sets, _) = key
+        self._version = (now, key) if snapshots or tag_sets else None
+        return key
+
     def _current(self) -> _Memory:
         # The data version is read once per request inside ``_snapshot_cache.pinned`` (a
-        # decision); alone, it is one small query.
-        key = data_version(self.db)
+        # decision); alone, it is one small query (or none, within ``max_age``).
+        key = self._data_version()
+        _require_data(key)
         memory = self._memory
         if memory is None or memory.key != key:
             with self._lock:
@@ -391,7 +433,8 @@ class AddressScreener:
             self._stats[chain] = stat
 
     def screen(self, address: str) -> AddressAnswer:
-        """Screen one address from memory (see the module docstring for the answer)."""
+        """Screen one address from memory (see the module docstring for the answer);
+        ``Unavailable`` when nothing is loaded to screen against."""
         memory = self._current()
         parsed = parse_any(address)
         if parsed.valid and parsed.chain:

@@ -2,6 +2,12 @@
 chain's addresses, and load attribution tag sets into the database.
 
 Loads are content-addressed (``filesets.identity``): the same files twice write nothing.
+
+Live data (``sanctrace.nodes``): ``follow`` appends a node's new blocks to the chain store and
+rolls back what a fork orphans, flagging for review the decisions made on the orphaned
+transactions (``flag_orphaned``); ``follow_in_background`` runs it in a thread (``serve``);
+``chain_status`` adds each follower's state. ``on_demand_exposure`` fetches a deposit's history
+from the node into the chain store's on-demand cache and screens it there.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -17,18 +24,42 @@ from sanctrace.chain.tags import TagError, TagProblem
 from sanctrace.chainstore.clusters import ClusterBuild, build_clusters
 from sanctrace.chainstore.load import load_chain as _load_chain
 from sanctrace.chainstore.store import TABLES, ChainStore, LoadSummary
+from sanctrace.nodes.follow import FollowState, read_state
+from sanctrace.services._chain_live import (
+    FOLLOWED_CHAINS,
+    FollowRequest,
+    OnDemandAnswer,
+    flag_orphaned,
+    follow,
+    follow_in_background,
+    follower,
+    node_client,
+    on_demand_exposure,
+    ondemand_cache,
+)
 from sanctrace.store import Database
 from sanctrace.store import tags as repo
 
 __all__ = [
+    "FOLLOWED_CHAINS",
     "ChainStatus",
     "ClusterBuild",
+    "FollowRequest",
+    "FollowState",
     "LoadSummary",
+    "OnDemandAnswer",
     "TagLoad",
     "chain_status",
     "cluster_chain",
+    "flag_orphaned",
+    "follow",
+    "follow_in_background",
+    "follower",
     "load_chain",
     "load_tags",
+    "node_client",
+    "on_demand_exposure",
+    "ondemand_cache",
 ]
 
 _SHORT_FIELDS = ("chain", "category", "abuse")  # String(64) columns
@@ -57,28 +88,41 @@ class ChainStatus:
     addresses: int
     min_height: int | None
     max_height: int | None
+    follow: FollowState | None = None  # the follower's state, when one ran
 
-    def to_dict(self) -> dict[str, int | None]:
-        """Today's JSON: the tables' row counts, addresses and the height range."""
-        return {
+    def to_dict(self) -> dict[str, Any]:
+        """The tables' row counts, addresses and the height range; ``follow`` (tip, lag
+        behind the node, last error) when a follower ran."""
+        found: dict[str, Any] = {
             **self.rows,
             "addresses": self.addresses,
             "min_height": self.min_height,
             "max_height": self.max_height,
         }
+        if self.follow is not None:
+            found["follow"] = self.follow.to_dict()
+        return found
 
 
 def chain_status(store: ChainStore) -> list[ChainStatus]:
-    """Rows, distinct addresses and block height range of each chain in the store."""
+    """Rows, distinct addresses and block height range of each chain in the store, and the
+    state of its follower (a followed chain with nothing stored yet is listed too)."""
     found = []
-    for chain, info in store.status().items():
+    infos = store.status()
+    for chain in sorted(set(infos) | set(FOLLOWED_CHAINS)):
+        state = read_state(store, chain)
+        info = infos.get(chain)
+        if info is None and state is None:
+            continue
+        info = info or {}
         found.append(
             ChainStatus(
                 chain=chain,
-                rows={t: int(info[t] or 0) for t in TABLES},
-                addresses=int(info["addresses"] or 0),
-                min_height=info["min_height"],
-                max_height=info["max_height"],
+                rows={t: int(info.get(t) or 0) for t in TABLES},
+                addresses=int(info.get("addresses") or 0),
+                min_height=info.get("min_height"),
+                max_height=info.get("max_height"),
+                follow=state,
             )
         )
     return found

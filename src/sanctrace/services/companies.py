@@ -47,6 +47,7 @@ from sanctrace.network.kyb import (
     records_from_companies,
     records_from_dicts,
 )
+from sanctrace.network.name_evidence import certain_name_match, name_match_reason
 from sanctrace.network.rule import Assessment, Verdict, assess
 from sanctrace.network.shares import parse_share
 from sanctrace.network.signals import Signal, shell_signals
@@ -323,14 +324,16 @@ def _effect(
     entity_listed = side.listed.get(m.entity_id)
     if entity_listed is not None:
         reason = f"name match {m.score:.2f} with {entity_listed}"
-        if m.score >= threshold:
+        # A name alone, unless nearly exact, makes a party possibly listed, never listed.
+        if certain_name_match(m.score, threshold, m.features):
             listed.setdefault(node.id, reason)
             possibly.pop(node.id, None)
             if m.entity_id in side.designations:
                 designations.setdefault(node.id, side.designations[m.entity_id])
             return "listed"
         if node.id not in listed:
-            possibly.setdefault(node.id, f"{reason} (under the threshold {threshold:.2f})")
+            why = name_match_reason(m.score, threshold, m.features)
+            possibly.setdefault(node.id, f"{reason} ({why})")
             return "possibly_listed"
         return None
     if m.score >= threshold and node.is_company and m.entity_id in side.graph.nodes:

@@ -9,21 +9,35 @@ cluster build, model, hops), so repeated questions cost a lookup and the evidenc
 
 Every answer names what it was computed against: ``snapshots`` ({source: snapshot id}),
 ``tag_sets`` and the chain store loads.
+
+The graph follows the chain store incrementally (``chain._exposure_live``): loads appended
+after the graph's (a node follower's new blocks) are merged in a background thread, the
+engines carried over without a full sweep, while the previous graph keeps answering (its
+answers name its loads). A question about a transaction the previous graph does not know waits
+for the merge, so a new deposit is screened with the blocks up to the tip; questions about an
+address, in the "out" direction or over clusters wait at most ``TIP_WAIT_SECONDS`` (new blocks
+can change them); a known transaction's source of funds lies in older blocks and is answered
+at once. Loads
+removed (a reorganisation) fall back to the newest kept graph without them, else the graph is
+built again before answering. With a cluster map, the merges of the new blocks' inputs are
+applied on top of it (``chain.cluster.extend_labels``).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import numpy as np
-import pyarrow.compute as pc
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sanctrace.chain._exposure_append import carry_engine
+from sanctrace.chain._exposure_live import Entries, LiveGraphs, Version
+from sanctrace.chain._exposure_records import UnknownSubject
 from sanctrace.chain.addresses import EVM_CHAINS, parse_any
 from sanctrace.chain.exposure import Direction, Exposure, ExposureEngine
 from sanctrace.chain.exposure_account import AccountExposure
@@ -36,7 +50,7 @@ from sanctrace.chain.exposure_options import (
 from sanctrace.chain.flags import FlagSet
 from sanctrace.chain.graph import AccountGraph, UtxoGraph
 from sanctrace.chain.tags import SANCTIONED, Tag, tags_from_snapshot_rows
-from sanctrace.chainstore.clusters import ClusterFiles
+from sanctrace.chainstore.clusters import ClusterFiles, cluster_ids, cluster_labels
 from sanctrace.chainstore.store import ChainStore
 from sanctrace.errors import BadRequest, Unavailable
 from sanctrace.lists.lookup import hit_dict
@@ -345,14 +359,6 @@ def flags_for(
     return flags, basis
 
 
-def cluster_ids(graph: UtxoGraph, files: ClusterFiles) -> np.ndarray:
-    """Cluster id per graph address id (-1 when the cluster map does not know the address)."""
-    table = pq.read_table(files.addresses_path, columns=["address", "cluster"])
-    at = pc.index_in(graph.addresses.strings(), value_set=table["address"])
-    clusters = pc.take(table["cluster"], at).to_numpy(zero_copy_only=False)
-    return np.where(at.is_null().to_numpy(zero_copy_only=False), -1, clusters).astype(np.int64)
-
-
 def _file_key(path: Path | None) -> tuple[object, ...] | None:
     """A user's flag file changes the answers when its contents change."""
     if path is None:
@@ -365,6 +371,7 @@ def _file_key(path: Path | None) -> tuple[object, ...] | None:
 
 
 Engine = ExposureEngine | AccountExposure
+TIP_WAIT_SECONDS = 5.0  # the longest an address or "out" question waits for a merge
 
 
 class ExposureService:
@@ -379,35 +386,47 @@ class ExposureService:
         self.store = store
         self.snapshots = None if snapshots is None else dict(snapshots)
         self._lock = threading.Lock()
-        self._graphs: dict[str, tuple[tuple[str, ...], UtxoGraph | AccountGraph]] = {}
         self._engines: dict[tuple[Any, ...], tuple[Engine, Basis]] = {}
+        self._cache_lock = threading.Lock()  # the engine cache, shared with merges
+        self.live = LiveGraphs(self._read, self._carry)
 
     # ---- data
     def graph(self, chain: str) -> tuple[UtxoGraph | AccountGraph, tuple[str, ...]]:
-        """The transfer graph of ``chain`` and the chain loads it holds (rebuilt when the
-        chain store changed); ``Unavailable`` when nothing is loaded for the chain."""
-        loads = tuple(e["sha256"] for e in self.store.loads(chain))
-        if not loads:
+        """The transfer graph of ``chain`` and the chain loads it holds; ``Unavailable`` when
+        nothing is loaded for the chain. New loads are appended in the background while this
+        answers the graph without them (``chain._exposure_live``)."""
+        entries = self.store.loads(chain)
+        if not entries:
             raise Unavailable(
                 f"chain {chain}: nothing loaded in the chain store {self.store.root}; "
                 "load blocks with: sanctrace chain load PATH"
             )
-        cached = self._graphs.get(chain)
-        if cached is not None and cached[0] == loads:
-            return cached[1], loads
+        version = self.live.current(chain, entries)
+        return version.graph, version.loads
 
-        def batches(table: str) -> Any:
-            return self.store.dataset(chain, table).to_batches()
+    def _read(self, entries: Entries, table: str) -> Iterator[pa.RecordBatch]:
+        """The record batches of ``table`` in the parts of these loads, in load order."""
+        for entry in entries:
+            part = entry.get("parts", {}).get(table)
+            if part is not None:
+                yield from pq.ParquetFile(self.store.root / part).iter_batches()
 
-        graph: UtxoGraph | AccountGraph
-        if self.store.parts(chain, "inputs"):
-            graph = UtxoGraph.from_tables(
-                batches("transactions"), batches("inputs"), batches("outputs"), chain=chain
+    def _carry(self, chain: str, version: Version, base: Version | None) -> None:
+        """Carry the engines of ``base`` over to the appended ``version`` (a merge)."""
+        if base is None:
+            return
+        with self._cache_lock:
+            olds = [(k, v) for k, v in self._engines.items() if v[0].graph is base.graph]
+        carried: dict[tuple[Any, ...], tuple[Engine, Basis]] = {}
+        loads = [k[:16] for k in version.loads]
+        for key, (engine, basis) in olds:
+            new = carry_engine(engine, version.graph, key[-1][1] if key[-1] else True)
+            carried[(key[0], id(version.graph), *key[2:])] = (
+                new,
+                replace(basis, chain_loads=loads),
             )
-        else:
-            graph = AccountGraph.from_table(batches("transfers"), chain=chain)
-        self._graphs[chain] = (loads, graph)
-        return graph, loads
+        with self._cache_lock:
+            self._engines.update(carried)
 
     def engine(
         self, chain: str, model: str, hops: int, flagged_file: Path | None = None
@@ -426,23 +445,32 @@ class ExposureService:
         build = files.build if files is not None else None
         if self.snapshots is not None:
             version = (tuple(sorted(self.snapshots.items())), version[1])
-        key = (chain, id(graph), model, hops, _file_key(flagged_file), version, build)
-        cached = self._engines.get(key)
-        if cached is not None:
+        cluster_key = None if files is None else (build, files.coinjoin_filter)
+        key = (chain, id(graph), model, hops, _file_key(flagged_file), version, cluster_key)
+        with self._cache_lock:
+            cached = self._engines.get(key)
+        if cached is not None and cached[0].graph is graph:
             return cached
         flags, basis = flags_for(self.db, chain, flagged_file, pinned=self.snapshots)
         basis = replace(basis, chain_loads=[k[:16] for k in loads])
         engine: Engine
         if isinstance(graph, UtxoGraph):
             basis = replace(basis, cluster_build=build, utxo=True)
-            clusters = cluster_ids(graph, files) if files is not None else None
+            clusters = cluster_labels(graph, loads, files) if files is not None else None
             engine = ExposureEngine(graph, flags, model=model, hops=hops, clusters=clusters)  # type: ignore[arg-type]
             engine.run()
         else:
             engine = AccountExposure(graph, flags, model=model)  # type: ignore[arg-type]
-        # Keep the other chains' engines; of this chain, only the current data's.
-        self._engines = {k: v for k, v in self._engines.items() if k[0] != chain}
-        self._engines[key] = (engine, basis)
+        # Keep the other chains' engines; of this chain, only the current data's, for the
+        # graphs a reorganisation may fall back to.
+        kept = {id(v.graph) for v in self.live.versions(chain)}
+        with self._cache_lock:
+            self._engines = {
+                k: v
+                for k, v in self._engines.items()
+                if k[0] != chain or (k[1] in kept and k[2:] == key[2:])
+            }
+            self._engines[key] = (engine, basis)
         return engine, basis
 
     # ---- answers
@@ -459,6 +487,34 @@ class ExposureService:
                 if parsed.chain == chain:
                     address = parsed.address
         chain = chain or "btc"
+        if (
+            address is not None
+            or request.direction == "out"
+            or ClusterFiles.open(self.store.root, chain) is not None
+        ):
+            # New blocks can change these answers (an address's new transfers, a later spend,
+            # clusters merged); without clusters, a transaction's source of funds lies in
+            # older blocks only.
+            self.graph(chain)  # starts merging the loads appended since, if any
+            self.live.wait(chain, timeout=TIP_WAIT_SECONDS)
+        seen: Version | None = None
+        while True:
+            try:
+                return self._screen(request, chain, address)
+            except UnknownSubject:
+                # A deposit in a block being merged: answer once the graph reaches the tip.
+                self.live.wait(chain)
+                latest = self.live.latest(chain)
+                failed = self.live.errors.get(chain)
+                if failed is not None:
+                    raise Unavailable(
+                        f"chain {chain}: the newest chain loads could not be merged: {failed}"
+                    ) from failed
+                if latest is None or latest is seen:
+                    raise
+                seen = latest
+
+    def _screen(self, request: ExposureRequest, chain: str, address: str | None) -> ExposureAnswer:
         with self._lock:
             engine, basis = self.engine(chain, request.model, request.hops, request.flagged_file)
             token = request.token

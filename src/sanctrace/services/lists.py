@@ -1,53 +1,83 @@
-"""Sanctions lists: load files, fetch from the official addresses, status and deltas.
+"""Sanctions lists: load files, fetch from the official addresses, status, deltas, rollback.
 
-Every new snapshot, whichever way it came in, re-screens the stored customers against its
-added and changed entries (``services.names.rescreen_delta``), so a list change never waits
-for a separate command.
+Every switch of a source's active snapshot, whichever way it came in (a load, a fetch, a
+re-load, ``lists activate``), writes a re-screen job in its own transaction; the job runs
+after the commit (``resume_rescreens``: the stored customers against the added and changed
+entries, then the lookback) and is marked done at the end. Unfinished jobs, left by a process
+that died, run at the next load, at ``lists status`` and when ``serve`` starts. Loads of one
+source are serialised and monotonic (``lists.snapshots.load_set``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
 from sanctrace.errors import BadRequest, NotFound
 from sanctrace.lists import fetch as fetching
 from sanctrace.lists import snapshots
 from sanctrace.lists.snapshots import Delta, LoadResult, SourceStatus
-from sanctrace.model import Entity
+from sanctrace.services._list_entities import (
+    RELATION_SCHEMAS,
+    DeltaEntry,
+    DeltaView,
+    EntityLink,
+    EntityView,
+    delta_view,
+    entity,
+)
+from sanctrace.services._list_views import (
+    STALE_AFTER,
+    SnapshotSummary,
+    SourceFreshness,
+    WarningsAnswer,
+    freshness,
+    load_warnings,
+    snapshot_delta,
+    snapshot_history,
+    stale_warnings,
+)
+from sanctrace.services._rescreen import RescreenAnswer, Step, resume_rescreens
 from sanctrace.services.context import Context
-from sanctrace.services.lookback import LookbackAnswer, after_loads
-from sanctrace.services.names import ScreeningRun, build_screener, rescreen_delta
-from sanctrace.store import customers as customer_repo
+from sanctrace.services.lookback import LookbackAnswer
+from sanctrace.services.names import ScreeningRun
+from sanctrace.store import audit as audit_repo
 from sanctrace.store import snapshots as snapshot_repo
-from sanctrace.store.tables import entities as entity_table
-from sanctrace.store.tables import fetches as fetch_log
 
 __all__ = [
+    "RELATION_SCHEMAS",
     "STALE_AFTER",
+    "ActivateAnswer",
+    "ActivateRequest",
+    "DeltaEntry",
+    "DeltaView",
     "EntityLink",
     "EntityView",
     "FetchAnswer",
     "FetchRequest",
     "LoadAnswer",
     "LoadRequest",
+    "RescreenAnswer",
     "SnapshotSummary",
     "SourceFreshness",
     "StatusAnswer",
+    "WarningsAnswer",
+    "activate",
+    "delta_view",
     "diff",
     "entity",
     "fetch",
     "freshness",
     "load",
+    "load_warnings",
+    "resume_rescreens",
     "snapshot_delta",
     "snapshot_history",
+    "stale_warnings",
     "status",
 ]
 
@@ -59,10 +89,16 @@ class LoadRequest:
     paths: tuple[Path, ...]
     source: str | None = None
     format: str | None = None
+    # The version (ideally the publication date, YYYY-MM-DD) of files that print none.
+    version: str | None = None
+    # Load a file published before the active snapshot (a deliberate step back).
+    allow_older: bool = False
 
     def __post_init__(self) -> None:
         if not self.paths:
             raise BadRequest("paths: name at least one list file or folder")
+        if self.version is not None and not (0 < len(self.version.strip()) <= 64):
+            raise BadRequest("--version: give 1 to 64 characters, e.g. 2024-05-03")
 
 
 @dataclass
@@ -105,23 +141,53 @@ class FetchAnswer:
 
 @dataclass(frozen=True)
 class StatusAnswer:
-    """The active snapshot of each source, with its counts."""
+    """The active snapshot of each source, with its counts, age and staleness."""
 
     sources: dict[str, SourceStatus] = field(default_factory=dict)
+    fresh: list[SourceFreshness] = field(default_factory=list)
+
+    def freshness_of(self, source: str) -> SourceFreshness | None:
+        return next((f for f in self.fresh if f.source == source), None)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The ``lists status --json`` and ``GET /v1/lists`` object."""
-        return {source: info.to_dict() for source, info in self.sources.items()}
+        out = {}
+        for source, info in self.sources.items():
+            item = info.to_dict()
+            age = self.freshness_of(source)
+            if age is not None:
+                item["freshness"] = {
+                    "checked_at": age.checked_at.isoformat(),
+                    "age_hours": age.age_hours,
+                    "max_age_hours": age.max_age_hours,
+                    "stale": age.stale,
+                }
+            out[source] = item
+        return out
 
 
 def load(
-    ctx: Context, request: LoadRequest, progress: Callable[[int], None] | None = None
+    ctx: Context,
+    request: LoadRequest,
+    progress: Callable[[int], None] | None = None,
+    step: Step | None = None,
 ) -> list[LoadAnswer]:
-    """Load files as snapshots, one per format found, and re-screen customers on new ones."""
+    """Load files as snapshots, one per format and source found, then run the re-screens the
+    new snapshots owe (and any a killed process left). ``step`` hears the stages: ``loaded``
+    once the loads committed, then those of ``resume_rescreens``."""
+    resume_rescreens(ctx, step)
     results = snapshots.load_lists(
-        ctx.db, request.paths, source=request.source, fmt=request.format, progress=progress
+        ctx.db,
+        request.paths,
+        source=request.source,
+        fmt=request.format,
+        progress=progress,
+        version=request.version,
+        allow_older=request.allow_older,
     )
-    return _answers(ctx, results)
+    if step:
+        step("loaded")
+    return _answers(ctx, results, step)
 
 
 def fetch(
@@ -155,263 +221,97 @@ def diff(ctx: Context, source: str, old: int | None = None, new: int | None = No
     return snapshots.diff(ctx.db, source, old, new)
 
 
-def status(ctx: Context) -> StatusAnswer:
-    """The active snapshot of each source, with counts."""
-    return StatusAnswer(snapshots.source_status(ctx.db))
+def status(ctx: Context, resume: bool = False) -> StatusAnswer:
+    """The active snapshot of each source, with counts; ``resume`` first runs the re-screens
+    a killed process left (``lists status`` does)."""
+    if resume:
+        resume_rescreens(ctx)
+    return StatusAnswer(snapshots.source_status(ctx.db), freshness(ctx))
 
 
-def _answers(ctx: Context, results: Sequence[LoadResult]) -> list[LoadAnswer]:
-    created = [r for r in results if r.created]
-    runs = _rescreen(ctx, created)
-    # Then the stored history against what the new snapshots list (services.lookback).
-    looks = after_loads(ctx, created) if created else {}
-    return [LoadAnswer.of(r, runs.get(r.snapshot_id), looks.get(r.snapshot_id)) for r in results]
+@dataclass(frozen=True, kw_only=True)
+class ActivateRequest:
+    """Make an earlier (or later) snapshot of its source active again: a deliberate rollback."""
+
+    snapshot_id: int
+    actor: str = "cli"
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.snapshot_id < 1:
+            raise BadRequest("SNAPSHOT_ID: a snapshot id from: sanctrace lists status")
+        if not self.actor.strip() or len(self.actor) > 64:
+            raise BadRequest("actor: 1 to 64 characters")
 
 
-def _rescreen(ctx: Context, created: Sequence[LoadResult]) -> dict[int, ScreeningRun]:
-    """Re-screen the stored customers against each new snapshot's changes (by snapshot id)."""
-    if not created:
-        return {}
-    db = ctx.db
-    with db.connect() as conn:
-        if customer_repo.count(conn)["customers"] == 0:
-            return {}
-    # One screener over all the active snapshots, after every load of this request.
-    screener = build_screener(db)
-    return {
-        r.snapshot_id: rescreen_delta(db, snapshots.diff(db, r.source), screener) for r in created
-    }
-
-
-# --- the console's views: freshness, a source's snapshots, one entity -------------------------
-# (appended for the analyst console, web/pages/lists.py and the dashboard)
-
-# A source not checked for this long is stale: the official lists change without notice, and a
-# screening on an old list misses the new designations. Checked: the active snapshot loaded, or
-# a fetch of the source answered 200 or 304 (unchanged) after that.
-STALE_AFTER = timedelta(hours=48)
-RELATION_SCHEMAS = frozenset(
-    {"Ownership", "Directorship", "Representation", "UnknownLink", "Family", "Associate"}
-)
-# FtM relation property → what the other side is to the entity shown.
-_RELATION_ROLES = {
-    "owner": "owner",
-    "asset": "owned",
-    "director": "director",
-    "organization": "directed",
-    "agent": "agent",
-    "client": "client",
-    "subject": "linked",
-    "object": "linked",
-    "person": "relative",
-    "relative": "relative",
-    "associate": "associate",
-}
-
-
-def _aware_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class SourceFreshness:
-    """One source as the console shows it: the active snapshot, when it was last checked,
-    its age and whether it is stale."""
+@dataclass
+class ActivateAnswer:
+    """The switch ``activate`` made, and the re-screen it caused."""
 
     source: str
     snapshot_id: int
-    version: str | None
-    format: str
-    loaded_at: datetime
-    checked_at: datetime  # the later of the load and the last good fetch
-    age_hours: float
-    stale: bool
-    entities: int
-    warnings: list[str]
+    previous_id: int | None
+    changed: bool  # False when the snapshot was active already
+    rescreen: RescreenAnswer | None = None
 
-
-def freshness(
-    ctx: Context, at: datetime | None = None, stale_after: timedelta = STALE_AFTER
-) -> list[SourceFreshness]:
-    """Every source with an active snapshot, by name, with its age at ``at`` (default now)."""
-    moment = _aware_utc(at or datetime.now(UTC))
-    out: list[SourceFreshness] = []
-    with ctx.db.connect() as conn:
-        fetched = dict(
-            conn.execute(
-                sa.select(fetch_log.c.source, sa.func.max(fetch_log.c.fetched_at))
-                .where(fetch_log.c.status.in_((200, 304)))
-                .group_by(fetch_log.c.source)
-            ).all()
-        )
-        for row in snapshot_repo.active(conn):
-            loaded = _aware_utc(row.loaded_at)
-            last_fetch = fetched.get(row.source)
-            checked = max(loaded, _aware_utc(last_fetch)) if last_fetch is not None else loaded
-            age = moment - checked
-            out.append(
-                SourceFreshness(
-                    source=row.source,
-                    snapshot_id=int(row.id),
-                    version=row.version,
-                    format=row.format,
-                    loaded_at=loaded,
-                    checked_at=checked,
-                    age_hours=round(age.total_seconds() / 3600, 1),
-                    stale=age > stale_after,
-                    entities=int(row.entity_count),
-                    warnings=[str(w) for w in row.warnings],
-                )
-            )
-    return out
-
-
-@dataclass(frozen=True)
-class SnapshotSummary:
-    """One snapshot of a source and the delta that made it (from ``delta_from``)."""
-
-    id: int
-    source: str
-    format: str
-    version: str | None
-    sha256: str
-    loaded_at: datetime
-    files: list[str]
-    entities: int
-    names: int
-    addresses: int
-    invalid_addresses: int
-    warnings: list[str]
-    active: bool
-    delta_from: int | None
-    delta: dict[str, int]  # added / removed / changed counts
-
-
-def snapshot_history(ctx: Context, source: str) -> list[SnapshotSummary]:
-    """The snapshots of ``source``, newest first (``NotFound`` when none was loaded)."""
-    with ctx.db.connect() as conn:
-        rows = snapshot_repo.snapshots_of(conn, source)
-        active_id = snapshot_repo.active_snapshot_id(conn, source)
-    if not rows:
-        raise NotFound(f"source {source!r}: no snapshots loaded")
-    return [
-        SnapshotSummary(
-            id=int(r.id),
-            source=r.source,
-            format=r.format,
-            version=r.version,
-            sha256=r.sha256,
-            loaded_at=_aware_utc(r.loaded_at),
-            files=[str(f) for f in r.files],
-            entities=int(r.entity_count),
-            names=int(r.name_count),
-            addresses=int(r.address_count),
-            invalid_addresses=int(r.invalid_address_count),
-            warnings=[str(w) for w in r.warnings],
-            active=int(r.id) == active_id,
-            delta_from=r.stats.get("delta_from"),
-            delta={k: int(v) for k, v in (r.stats.get("delta") or {}).items()},
-        )
-        for r in reversed(rows)
-    ]
-
-
-def snapshot_delta(ctx: Context, source: str, snapshot_id: int) -> Delta:
-    """The delta that made ``snapshot_id`` (against the snapshot it replaced; the first
-    snapshot of a source adds everything)."""
-    found = {s.id: s for s in snapshot_history(ctx, source)}
-    if snapshot_id not in found:
-        raise NotFound(f"snapshot {snapshot_id} is not a snapshot of {source!r}")
-    return snapshots.diff(ctx.db, source, found[snapshot_id].delta_from, snapshot_id)
-
-
-@dataclass(frozen=True)
-class EntityLink:
-    """A relation (FtM ``Ownership``, ``Directorship`` …) of an entity to another party of
-    the same snapshot."""
-
-    relation: str  # the relation's schema
-    role: str  # what the other party is to the entity: owner, owned, director …
-    other_id: str
-    other_caption: str | None  # None when the other party is not in the snapshot
-    details: dict[str, list[str]]  # the relation's own properties: percentage, dates …
-
-
-@dataclass(frozen=True)
-class EntityView:
-    """One listed entity in full: its FtM data parsed (names with their scripts, wallets),
-    the snapshot it was read from and its relations."""
-
-    snapshot_id: int
-    source: str
-    active: bool  # read from the source's active snapshot
-    entity: Entity
-    data: dict[str, Any]  # the FtM object as stored
-    links: list[EntityLink]
-
-
-def entity(ctx: Context, entity_id: str) -> EntityView:
-    """A listed entity by id: from the active snapshot holding it, else from the newest
-    snapshot that held it (a removed entity). ``NotFound`` when no snapshot has it."""
-    with ctx.db.connect() as conn:
-        active_ids = {int(r.id) for r in snapshot_repo.active(conn)}
-        held = [
-            int(i)
-            for i in conn.execute(
-                sa.select(entity_table.c.snapshot_id)
-                .where(entity_table.c.entity_id == entity_id)
-                .order_by(entity_table.c.snapshot_id.desc())
-            ).scalars()
-        ]
-        if not held:
-            raise NotFound(f"entity {entity_id!r} is not in any loaded list")
-        chosen = next((i for i in held if i in active_ids), held[0])
-        snap = snapshot_repo.get_snapshot(conn, chosen)
-        assert snap is not None
-        data = snapshot_repo.entity_data(conn, chosen, [entity_id])[entity_id]
-        links = _links(conn, chosen, entity_id)
-    return EntityView(
-        snapshot_id=chosen,
-        source=snap.source,
-        active=chosen in active_ids,
-        entity=Entity.from_ftm(data, source=snap.source),
-        data=data,
-        links=links,
-    )
-
-
-def _links(conn: sa.Connection, snapshot_id: int, entity_id: str) -> list[EntityLink]:
-    """The relations of the snapshot naming ``entity_id``, and the captions of the other side."""
-    needle = json.dumps(entity_id)  # as the id appears in the stored JSON
-    rows = conn.execute(
-        sa.select(entity_table.c.data).where(
-            entity_table.c.snapshot_id == snapshot_id,
-            entity_table.c.schema.in_(sorted(RELATION_SCHEMAS)),
-            sa.cast(entity_table.c.data, sa.Text).contains(needle, autoescape=True),
-        )
-    ).scalars()
-    found: list[tuple[str, str, str, dict[str, list[str]]]] = []
-    for data in rows:
-        props: dict[str, list[str]] = {
-            k: [str(v) for v in (vs if isinstance(vs, list) else [vs])]
-            for k, vs in (data.get("properties") or {}).items()
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "snapshot_id": self.snapshot_id,
+            "previous_id": self.previous_id,
+            "changed": self.changed,
+            "rescreen": None if self.rescreen is None else self.rescreen.to_dict(),
         }
-        ends = {k: v for k, v in props.items() if k in _RELATION_ROLES}
-        if not any(entity_id in v for v in ends.values()):
-            continue
-        details = {k: v for k, v in props.items() if k not in _RELATION_ROLES}
-        for prop, values in ends.items():
-            for other in values:
-                if other != entity_id:
-                    found.append((str(data.get("schema")), _RELATION_ROLES[prop], other, details))
-    names = snapshot_repo.entity_data(conn, snapshot_id, {f[2] for f in found})
-    return [
-        EntityLink(
-            relation=schema,
-            role=role,
-            other_id=other,
-            other_caption=(names[other].get("caption") or other) if other in names else None,
-            details=details,
+
+
+def activate(ctx: Context, request: ActivateRequest, step: Step | None = None) -> ActivateAnswer:
+    """Activate ``request.snapshot_id`` under its source's load lock, recorded as a rollback
+    (activation history and audit trail); the customers are re-screened against the change."""
+    with ctx.db.connect() as conn:
+        row = snapshot_repo.get_snapshot(conn, request.snapshot_id)
+    if row is None:
+        raise NotFound(
+            f"snapshot {request.snapshot_id} is not loaded (see: sanctrace lists status)"
         )
-        for schema, role, other, details in found
-    ]
+    source = row.source
+    with snapshot_repo.source_transaction(ctx.db.engine, source) as conn:
+        previous = snapshot_repo.active_snapshot_id(conn, source)
+        if previous == row.id:
+            return ActivateAnswer(source, int(row.id), previous, changed=False)
+        snapshot_repo.record_activation(
+            conn,
+            source,
+            int(row.id),
+            previous,
+            reason="rollback",
+            actor=request.actor,
+            note=request.reason,
+        )
+        snapshot_repo.add_rescreen_job(conn, source, previous, int(row.id))
+        audit_repo.record(
+            conn,
+            actor=request.actor,
+            action="lists.activate",
+            object_type="list_source",
+            object_id=source,
+            before={"snapshot_id": previous},
+            after={"snapshot_id": int(row.id), "version": row.version, "published": row.published},
+            reason=request.reason,
+        )
+    runs = resume_rescreens(ctx, step)
+    run = next((r for r in runs if r.source == source), None)
+    return ActivateAnswer(source, int(row.id), previous, changed=True, rescreen=run)
+
+
+def _answers(
+    ctx: Context, results: Sequence[LoadResult], step: Step | None = None
+) -> list[LoadAnswer]:
+    """The load answers, with the re-screen and lookback of each snapshot that became active."""
+    switched = [r for r in results if r.created or r.reactivated]
+    runs = resume_rescreens(ctx, step) if switched else []
+    by_snapshot = {r.new_snapshot: r for r in runs if r.new_snapshot is not None}
+    answers = []
+    for r in results:
+        run = by_snapshot.get(r.snapshot_id) if (r.created or r.reactivated) else None
+        answers.append(LoadAnswer.of(r, run.run if run else None, run.lookback if run else None))
+    return answers

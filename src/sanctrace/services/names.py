@@ -13,8 +13,7 @@ With no list snapshot active there is nothing to screen against: every screening
 
 from __future__ import annotations
 
-import threading
-import weakref
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -23,12 +22,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sanctrace.customer_dates import parse_customer_date
 from sanctrace.errors import BadRequest, Unavailable
-from sanctrace.lists.snapshots import Delta, active_entities
+from sanctrace.lists.snapshots import Delta
 from sanctrace.model import Match, NameQuery
 from sanctrace.names import Screener
 from sanctrace.services._bulk_csv import read_queries, write_matches
-from sanctrace.services._snapshot_cache import SnapshotCache
+from sanctrace.services._bulk_jobs import screen_all
+from sanctrace.services._name_index import index_cache, open_or_build, remember_data_dir
+from sanctrace.services._snapshot_cache import active_snapshot_ids
 from sanctrace.services.context import Context
 from sanctrace.store import Database
 from sanctrace.store.snapshots import now
@@ -38,18 +40,21 @@ __all__ = [
     "NO_LISTS",
     "BulkAnswer",
     "BulkRequest",
+    "IndexInfo",
     "NameAnswer",
     "NameScreenRequest",
     "ScreeningRun",
     "build_screener",
     "customer_queries",
     "open_matches",
+    "prepare_index",
     "rescreen_delta",
     "retired_matches",
     "screen_customers",
     "screen_name",
     "screen_names",
     "screen_stored_customers",
+    "shared_screener",
 ]
 
 NO_LISTS = "no sanctions list loaded; load one with: sanctrace lists load PATH"
@@ -99,6 +104,8 @@ class NameScreenRequest:
             raise BadRequest("threshold: must be between 0 and 1")
         if len(self.identifiers) > MAX_IDENTIFIERS:
             raise BadRequest(f"identifiers: at most {MAX_IDENTIFIERS}")
+        if self.birth_date is not None:  # 昭和63年5月5日, S63.5.5 … become ISO, or are refused
+            object.__setattr__(self, "birth_date", parse_customer_date(self.birth_date))
 
     def query(self) -> NameQuery:
         """The engine's query for this request."""
@@ -139,8 +146,11 @@ class BulkRequest:
     output: Path
     top: int = 5
     threshold: float | None = None
+    jobs: int | None = None  # processes; None: every core
 
     def __post_init__(self) -> None:
+        if self.jobs is not None and self.jobs < 1:
+            raise BadRequest("jobs: must be at least 1")
         if not 1 <= self.top <= MAX_TOP:
             raise BadRequest(f"top: must be between 1 and {MAX_TOP}")
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
@@ -157,21 +167,58 @@ class BulkAnswer:
     snapshots: dict[str, int]
 
 
-# One screener cache per context: the CLI builds once, the API reuses it across requests.
-_caches: weakref.WeakKeyDictionary[Context, SnapshotCache[Screener]] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
-
-
-def _screener(ctx: Context) -> tuple[Screener, dict[str, int]]:
-    """The screener over the active snapshots and their ids; ``Unavailable`` when none."""
-    with _caches_lock:
-        cache = _caches.get(ctx)
-        if cache is None:
-            cache = _caches[ctx] = SnapshotCache(ctx.db, build_screener)
-    screener, snapshots = cache.get()
-    if not snapshots:
+def shared_screener(ctx: Context, wait: bool = False) -> tuple[Screener, dict[str, int]]:
+    """The screener over this process's shared index and the snapshot ids it covers: the
+    active ones, or the previous ones while a new index is built in the background (``wait``:
+    the active ones, opened or built first). ``Unavailable`` when no list is active."""
+    remember_data_dir(ctx.db, ctx.settings.data_dir)
+    loaded = index_cache(ctx.db, ctx.settings.data_dir).get(wait=wait)
+    if loaded.data is None:
         raise Unavailable(NO_LISTS)
-    return screener, snapshots
+    return Screener(data=loaded.data), loaded.snapshots
+
+
+_screener = shared_screener
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """The name index of the active snapshots: where it lives and what it holds."""
+
+    folder: Path | None  # None: kept in memory (the data folder cannot be written)
+    snapshots: dict[str, int]
+    entries: int
+    names: int
+    seconds: float  # to open or build it in this call
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``screen index --json``."""
+        return {
+            "folder": str(self.folder) if self.folder else None,
+            "snapshots": dict(self.snapshots),
+            "entries": self.entries,
+            "names": self.names,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def prepare_index(ctx: Context) -> IndexInfo:
+    """Build or open the index of the active snapshots now, and make it the one this process
+    answers with (after a list load; before a server listens). With no list active there is
+    no index: no folder, no snapshots (screening then answers ``Unavailable``)."""
+    start = time.perf_counter()
+    remember_data_dir(ctx.db, ctx.settings.data_dir)
+    loaded = index_cache(ctx.db, ctx.settings.data_dir).get(wait=True)
+    data = loaded.data
+    if data is None:
+        return IndexInfo(None, {}, 0, 0, time.perf_counter() - start)
+    return IndexInfo(
+        data.folder,
+        loaded.snapshots,
+        len(data.entries),
+        len(data.names),
+        time.perf_counter() - start,
+    )
 
 
 def screen_name(ctx: Context, request: NameScreenRequest) -> NameAnswer:
@@ -187,15 +234,15 @@ def screen_name(ctx: Context, request: NameScreenRequest) -> NameAnswer:
 def screen_names(
     ctx: Context, request: BulkRequest, progress: Callable[[int], None] | None = None
 ) -> BulkAnswer:
-    """Screen every name of a CSV; one output row per match, written atomically."""
+    """Screen every name of a CSV; one output row per match, written atomically.
+
+    ``request.jobs`` processes share the mapped index; the output is the same for any number."""
     queries = read_queries(request.input)
     screener, snapshots = _screener(ctx)
-    rows = []
-    for query in queries:
-        rows.append((query, screener.screen(query, top=request.top, threshold=request.threshold)))
-        if progress:
-            progress(1)
-    written = write_matches(request.output, rows)
+    found = screen_all(
+        screener, queries, request.top, request.threshold, jobs=request.jobs, progress=progress
+    )
+    written = write_matches(request.output, list(zip(queries, found, strict=True)))
     return BulkAnswer(
         names=len(queries), matches=written, output=request.output, snapshots=snapshots
     )
@@ -213,13 +260,23 @@ def build_screener(
     db: Database, snapshots: Mapping[str, int] | None = None, **options: Any
 ) -> Screener:
     """A screener over every party of the active list snapshots, or of ``snapshots``
-    ({source: snapshot id}, a stored decision's: ``cases.replay``)."""
-    screener = Screener(**options)
-    ids = None if snapshots is None else set(snapshots.values())
-    for snapshot_id, entity in active_entities(db, snapshot_ids=ids):
-        screener.add(entity, snapshot_id)
-    screener.freeze()
-    return screener
+    ({source: snapshot id}, a stored decision's: ``cases.replay``), through the persisted
+    index (opened when it exists, built and saved otherwise)."""
+    active = active_snapshot_ids(db)
+    if snapshots is None:
+        snapshots = active
+    cache = index_cache(db)
+    current = cache.current
+    if current is not None and current.snapshots == dict(snapshots):
+        data = current.data
+    elif snapshots:
+        # A replay's older snapshots get their folder too, without pruning the active one.
+        data = open_or_build(db, cache.data_dir, snapshots, prune=dict(snapshots) == active)
+    else:
+        data = None
+    if data is None:
+        return Screener(**options)
+    return Screener(data=data, **options)
 
 
 def customer_queries(db: Database, ids: Iterable[str] | None = None) -> list[NameQuery]:

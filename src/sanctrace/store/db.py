@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -15,6 +18,48 @@ from alembic.script import ScriptDirectory
 from sanctrace.errors import BadRequest, Unavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+__all__ = [
+    "MIGRATIONS",
+    "Database",
+    "Timeouts",
+    "mask_secrets",
+    "open_database",
+    "resolve_url",
+]
+
+# ``scheme://user:password@host``: the password is everything between the first ":" of the
+# user part and the last "@" before the host (a password may hold "@" or ":" unescaped).
+_USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)(?P<secret>[^/]*)@")
+_QUERY_SECRET = re.compile(r"(?i)\b(password|passwd|sslpassword)=([^&\s]*)")
+
+
+def mask_secrets(text: str, url: str | None = None) -> str:
+    """``text`` with every password of ``url`` (and any URL inside ``text``) replaced by ``***``:
+    messages about a database URL never show its password, even when the URL is malformed."""
+    secrets: list[str] = []
+    for candidate in (url, text):
+        if not candidate:
+            continue
+        for word in [candidate, *candidate.split()]:
+            found = _USERINFO.match(word.strip("'\"()<>"))
+            if found and found.group("secret"):
+                secrets.append(found.group("secret"))
+        secrets += [m.group(2) for m in _QUERY_SECRET.finditer(candidate) if m.group(2)]
+    # The longest first, so a password holding a shorter one is masked whole.
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=***", text)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the database may take (seconds): to connect (PostgreSQL), to run one statement
+    (PostgreSQL; 0 = no limit), and to wait for another writer's lock (SQLite's busy timeout)."""
+
+    connect: float = 10.0
+    statement: float = 120.0
+    busy: float = 30.0
 
 
 def resolve_url(url: str) -> str:
@@ -37,6 +82,11 @@ class Database:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+
+    def ping(self) -> None:
+        """Ask the database for ``SELECT 1``: ``Unavailable`` when it does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
 
     @property
     def url(self) -> str:
@@ -74,11 +124,14 @@ POOL_SIZE = 16
 MAX_OVERFLOW = 16
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI hook
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
+def _sqlite_pragmas(busy_ms: int) -> Any:
+    def pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI hook
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cur.close()
+
+    return pragmas
 
 
 def _sqlite_wal(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI hook
@@ -98,32 +151,103 @@ def _file_backed(url: sa.URL) -> bool:
     return database not in ("", ":memory:") and "mode=memory" not in str(url)
 
 
-def open_database(url: str, migrate: bool = True) -> Database:
+def _postgres_args(url: sa.URL, timeouts: Timeouts) -> dict[str, Any]:
+    """psycopg's connection options: the connect timeout, and the statement timeout added to
+    the URL's own ``options`` (a ``search_path``, say) rather than replacing them."""
+    args: dict[str, Any] = {"connect_timeout": max(1, round(timeouts.connect))}
+    if timeouts.statement > 0:
+        given = url.query.get("options", "")
+        given = " ".join(given) if isinstance(given, tuple) else given
+        limit = f"-c statement_timeout={int(timeouts.statement * 1000)}"
+        args["options"] = f"{given} {limit}".strip()
+    return args
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of a driver's message, never the SQL statement SQLAlchemy appends."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__
+
+
+def _as_unavailable(url: str) -> Any:
+    """An engine hook: a database that cannot be reached, drops the connection or does not
+    answer in time is ``Unavailable`` (503, exit 3) with a one-line reason, wherever it
+    happens; other database errors (a constraint, a bug) pass unchanged."""
+
+    def handle(context: sa.engine.ExceptionContext) -> None:
+        exc = context.sqlalchemy_exception
+        if isinstance(exc, sa.exc.DataError):  # a value the column cannot hold: the input's
+            raise BadRequest("a value out of range or of the wrong form for the database") from None
+        if context.is_disconnect or isinstance(
+            exc, sa.exc.OperationalError | sa.exc.InterfaceError
+        ):
+            reason = mask_secrets(_reason(context.original_exception), url)
+            raise Unavailable(f"database unavailable ({reason})") from context.original_exception
+
+    return handle
+
+
+def _missing_file(url: sa.URL) -> Path | None:
+    """The file of a SQLite URL when it does not exist (``None`` for anything else)."""
+    if url.get_backend_name() != "sqlite" or not _file_backed(url):
+        return None
+    database = url.database or ""
+    if database.startswith("file:"):  # a URI filename: the path before its query
+        database = database[len("file:") :].split("?", 1)[0]
+    path = Path(database)
+    return None if path.exists() else path
+
+
+def open_database(
+    url: str, migrate: bool = True, *, create: bool = True, timeouts: Timeouts | None = None
+) -> Database:
     """Connect to the database at ``url`` (resolved as ``resolve_url`` says) and migrate it.
 
-    A URL that is not one is ``BadRequest``; a database that cannot be reached or opened is
-    ``Unavailable``: one line each.
+    With ``create=False`` (the read-only commands) a SQLite file that does not exist is
+    ``Unavailable`` instead of a new, empty database. ``timeouts`` bound connecting, each
+    statement and SQLite's wait for a lock. A URL that is not one is ``BadRequest``; a database
+    that cannot be reached or opened is ``Unavailable``: one line each, the password masked.
     """
+    timeouts = timeouts or Timeouts()
     resolved = resolve_url(url)
     try:
-        pool: dict[str, int] = {}
-        if _file_backed(sa.make_url(resolved)):
-            pool = {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
-        engine = sa.create_engine(resolved, **pool)
+        parsed = sa.make_url(resolved)
+        shown = parsed.render_as_string(hide_password=True)
+        missing = _missing_file(parsed)
+        if missing is not None and not create:
+            raise Unavailable(
+                f"--db {shown}: no database at {missing} (a read-only command does not create "
+                "one; load a list first, or check --db / $SANCTRACE_DB)"
+            )
+        options: dict[str, Any] = {}
+        if _file_backed(parsed):
+            options = {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
+        if parsed.get_backend_name() == "postgresql":
+            options["connect_args"] = _postgres_args(parsed, timeouts)
+        engine = sa.create_engine(parsed, **options)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
-        raise BadRequest(f"--db {resolved!r}: not a usable database URL ({exc})") from exc
+        raise BadRequest(
+            mask_secrets(f"--db {resolved!r}: not a usable database URL ({exc})", resolved)
+        ) from None
     except ImportError as exc:
-        raise Unavailable(f"--db {resolved!r}: database driver missing ({exc})") from exc
+        raise Unavailable(
+            mask_secrets(f"--db {resolved!r}: database driver missing ({exc})", resolved)
+        ) from None
+    sa.event.listen(engine, "handle_error", _as_unavailable(resolved))
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", _sqlite_pragmas(int(timeouts.busy * 1000)))
         if _file_backed(engine.url):
             sa.event.listen(engine, "connect", _sqlite_wal)
     db = Database(engine)
     if migrate:
         try:
             db.migrate()
+        except Unavailable as exc:
+            engine.dispose()
+            raise Unavailable(f"--db {db.url}: {exc}") from None
         except sa.exc.OperationalError as exc:
             engine.dispose()
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise Unavailable(f"--db {db.url}: cannot open database ({reason})") from exc
+            reason = mask_secrets(_reason(exc), resolved)
+            raise Unavailable(f"--db {db.url}: cannot open database ({reason})") from None
     return db

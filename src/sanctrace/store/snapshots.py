@@ -5,12 +5,17 @@ Every function takes an open connection so the caller decides the transaction.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from sanctrace.errors import Unavailable
 from sanctrace.model import Entity, fingerprint_of
 from sanctrace.store.tables import (
     active_snapshots,
@@ -18,6 +23,8 @@ from sanctrace.store.tables import (
     deltas,
     entities,
     entity_names,
+    rescreen_jobs,
+    snapshot_activations,
     snapshots,
 )
 
@@ -315,3 +322,142 @@ def active_entity_data(
     for start in range(0, len(ids), 500):
         chunk = query.where(entities.c.entity_id.in_(ids[start : start + 500]))
         yield from conn.execute(chunk)
+
+
+# --- serialised loads, activations and re-screen jobs ------------------------------------------
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit key for a PostgreSQL advisory lock named ``name``."""
+    digest = hashlib.sha256(f"sanctrace:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _lock_file(engine: sa.Engine, name: str) -> Path | None:
+    """The lock file beside a SQLite database file (None for other databases, in memory)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    return Path(database).with_name(f"{Path(database).name}.{safe}.lock")
+
+
+@contextmanager
+def _file_lock(engine: sa.Engine, name: str) -> Iterator[None]:
+    path = _lock_file(engine, name)
+    if path is None:
+        yield
+        return
+    try:
+        handle = open(path, "a+b")  # noqa: SIM115 - closed below, after the unlock
+    except OSError as exc:
+        raise Unavailable(f"cannot open the lock file {path}: {exc.strerror or exc}") from exc
+    with handle:
+        # Blocks until the holder ends; the kernel drops the lock when its process dies.
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextmanager
+def source_transaction(engine: sa.Engine, source: str) -> Iterator[sa.Connection]:
+    """One transaction holding ``source``'s load lock: on PostgreSQL a transaction-scoped
+    advisory lock, on SQLite a file lock beside the database, taken before the transaction so
+    a waiting load holds no database lock. Whatever the transaction reads after the lock (the
+    active snapshot) is what the previous holder committed."""
+    with _file_lock(engine, f"list-{source}"), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key("list:" + source)}
+            )
+        yield conn
+
+
+@contextmanager
+def rescreen_lock(engine: sa.Engine) -> Iterator[None]:
+    """One re-screen pass at a time across processes (a session advisory lock on PostgreSQL,
+    held on its own connection; a file lock on SQLite). A killed holder's lock goes with it."""
+    if engine.dialect.name != "postgresql":
+        with _file_lock(engine, "rescreen"):
+            yield
+        return
+    key = _lock_key("rescreen")
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            conn.commit()
+
+
+def record_activation(
+    conn: sa.Connection,
+    source: str,
+    snapshot_id: int,
+    previous_id: int | None,
+    *,
+    reason: str,
+    actor: str = "system",
+    note: str | None = None,
+) -> None:
+    """Activate ``snapshot_id`` and record the switch (why and by whom)."""
+    activate(conn, source, snapshot_id)
+    conn.execute(
+        snapshot_activations.insert().values(
+            source=source,
+            snapshot_id=snapshot_id,
+            previous_id=previous_id,
+            activated_at=now(),
+            actor=actor[:64],
+            reason=reason,
+            note=note,
+        )
+    )
+
+
+def activations_of(conn: sa.Connection, source: str) -> list[sa.Row]:
+    """The activations of ``source``, oldest first."""
+    query = (
+        sa.select(snapshot_activations)
+        .where(snapshot_activations.c.source == source)
+        .order_by(snapshot_activations.c.id)
+    )
+    return list(conn.execute(query))
+
+
+def add_rescreen_job(conn: sa.Connection, source: str, old_id: int | None, new_id: int) -> int:
+    """The re-screen a switch of ``source`` from ``old_id`` to ``new_id`` owes."""
+    result = conn.execute(
+        rescreen_jobs.insert().values(
+            source=source, old_snapshot_id=old_id, new_snapshot_id=new_id, created_at=now()
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def pending_rescreens(conn: sa.Connection) -> list[sa.Row]:
+    """Re-screen jobs not finished, oldest first."""
+    query = (
+        sa.select(rescreen_jobs)
+        .where(rescreen_jobs.c.finished_at.is_(None))
+        .order_by(rescreen_jobs.c.id)
+    )
+    return list(conn.execute(query))
+
+
+def finish_rescreens(conn: sa.Connection, job_ids: Sequence[int], result: dict) -> None:
+    """Mark jobs done, with what the pass found."""
+    if job_ids:
+        conn.execute(
+            rescreen_jobs.update()
+            .where(rescreen_jobs.c.id.in_(list(job_ids)))
+            .values(finished_at=now(), result=result)
+        )

@@ -30,6 +30,9 @@ snapshots = sa.Table(
     sa.Column("invalid_address_count", sa.Integer, nullable=False, default=0),
     sa.Column("stats", sa.JSON, nullable=False),
     sa.Column("warnings", sa.JSON, nullable=False),
+    # ISO publication date (migration 0008): the file's date, --version, or the server's
+    # Last-Modified; what keeps loads monotonic.
+    sa.Column("published", sa.String(10)),
     sa.UniqueConstraint("source", "sha256"),
 )
 
@@ -501,4 +504,34 @@ CONSOLE_INDEXES = (
     sa.Index("ix_alerts_status_severity", alerts.c.status, alerts.c.severity),
     sa.Index("ix_alerts_entity_id", alerts.c.entity_id),
     sa.Index("ix_decisions_decided_at", decisions.c.decided_at),
+)
+
+# --- durable list loads (migration 0008) -------------------------------------------------------
+# The customer re-screen a load owes, written in the load's own transaction; done when finished.
+rescreen_jobs = sa.Table(
+    "rescreen_jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("old_snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id")),
+    sa.Column("new_snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id"), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("result", sa.JSON),
+    sa.Index("ix_rescreen_jobs_finished_at", "finished_at"),
+)
+
+# Every switch of a source's active snapshot: a load, a re-load, a deliberate rollback.
+snapshot_activations = sa.Table(
+    "snapshot_activations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id"), nullable=False),
+    sa.Column("previous_id", sa.Integer, sa.ForeignKey("snapshots.id")),
+    sa.Column("activated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("reason", sa.String(16), nullable=False),  # load | reload | rollback
+    sa.Column("note", sa.Text),
+    sa.Index("ix_snapshot_activations_source", "source"),
 )
