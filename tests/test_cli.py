@@ -7,6 +7,7 @@ import json
 import pytest
 
 from helpers import run
+from sanctrace.store import open_database
 
 
 @pytest.fixture
@@ -52,6 +53,7 @@ def test_bad_list_file_names_file_and_line(db, fixtures, tmp_path):
 
 def test_name_screening_without_lists_is_unavailable(db, tmp_path):
     """No list loaded is never "no match": exit 3 and one line saying what to do."""
+    open_database(db).dispose()  # a database that exists, without lists
     result = run("screen", "name", "Arkady Kornevsky", db=db)
     assert result.returncode == 3
     assert result.stderr.strip().splitlines() == [

@@ -232,6 +232,7 @@ def test_account_chain_address(tmp_path, monkeypatch):
     store = ChainStore(tmp_path / "data" / "chain")
     store.write("eth", transfers, [Path("eth.json")], "ef" * 32, fmt="test")
     db_url = f"sqlite:///{tmp_path / 'eth.db'}"
+    open_database(db_url).dispose()  # read-only commands need a database that exists
     flagged = tmp_path / "flagged.txt"
     flagged.write_text(bad + "\n")
     monkeypatch.setenv("SANCTRACE_DATA_DIR", str(tmp_path / "data"))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from sanctrace.api.auth import requires
 from sanctrace.api.errors import ERROR_RESPONSES
 from sanctrace.cases.auth import Permission
+from sanctrace.services import lists
 from sanctrace.services.addresses import AddressAnswer, AddressScreener
 from sanctrace.services.context import Context
 
@@ -38,6 +41,7 @@ def addresses_router(ctx: Context) -> APIRouter:
         """List hits, tags and cluster tags of an address; ``snapshots`` names the lists.
         422: not a valid address for any supported chain (and named by no list or tag);
         503: no lists loaded (no list snapshot active, no tag set), never "not sanctioned"."""
-        return addresses.screen(request.address)
+        answer = addresses.screen(request.address)
+        return replace(answer, warnings=lists.staleness_notice(ctx))
 
     return router

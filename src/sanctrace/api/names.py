@@ -55,6 +55,7 @@ class NameResponse(BaseModel):
     threshold: float
     snapshots: dict[str, int]
     matches: list[MatchOut]
+    warnings: list[str] = []
 
 
 def _match_out(m: Match) -> MatchOut:
@@ -92,6 +93,7 @@ def names_router(ctx: Context) -> APIRouter:
             threshold=answer.threshold,
             snapshots=answer.snapshots,
             matches=[_match_out(m) for m in answer.matches],
+            warnings=answer.warnings,
         )
 
     return router

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import typer
 from rich.text import Text
 
-from sanctrace.cli._console import HIT, context, out, print_json, progress_bar, say
+from sanctrace.cli._console import HIT, context, err, out, print_json, progress_bar, say
 from sanctrace.errors import Unavailable
 from sanctrace.services import names
 
@@ -34,6 +34,13 @@ def screen_address(
     from sanctrace.services.addresses import screen_address
 
     answer = screen_address(context().db, address, context().chain_store)
+    from dataclasses import replace
+
+    from sanctrace.services.lists import staleness_notice
+
+    answer = replace(answer, warnings=staleness_notice(context()))
+    for warning in answer.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     if as_json:
         print_json(answer.to_dict())
     else:
@@ -76,13 +83,16 @@ def screen_name(
     if as_json:
         print_json(answer.to_dict())
     else:
+        for warning in answer.warnings:
+            err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
         if not answer.matches:
             out.print(f"no match at or above {answer.threshold:.2f}")
         for m in answer.matches:
             out.print(
                 Text.assemble(
                     (f"{m.score:.2f}", "bold"),
-                    f" {m.entity_name} [{m.entity_id}, {m.schema}] via '{m.matched_name}': "
+                    f" {m.entity_name} [{m.source} {m.entity_id}, {m.schema}]"
+                    f" via '{m.matched_name}': "
                     f"{m.explanation}",
                 ),
                 soft_wrap=True,

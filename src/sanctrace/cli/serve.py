@@ -30,20 +30,31 @@ def _warm(ctx: Context) -> None:
 
 
 def _build_index(ctx: Context) -> float | None:
-    """Build (or open) the name screening index once, under the services' cache, so the first
-    request does not pay for it; its seconds, or ``None`` when there is nothing to build (no
-    lists: the requests say so, and /v1/ready too)."""
+    """Finish any re-screen a killed list load left behind, then build (or open) the name
+    screening index so the first request does not pay for it; its seconds, or ``None`` when
+    there is nothing to build (no lists: the requests say so, and /v1/ready too)."""
     import time
 
     from sanctrace.errors import SanctraceError
-    from sanctrace.services import names
+    from sanctrace.services import lists, names
 
-    began = time.perf_counter()
     try:
-        names.screen_name(ctx, names.NameScreenRequest(name="warm up"))
-    except SanctraceError:
+        lists.resume_rescreens(ctx)
+    except SanctraceError as exc:  # the server still answers; readiness and the log say so
+        err.print(f"re-screen not resumed: {exc}", markup=False, highlight=False)
+    began = time.perf_counter()
+    info = names.prepare_index(ctx)
+    if not info.snapshots:
         return None
     return time.perf_counter() - began
+
+
+def _fresh_lists(ctx: Context) -> str | None:
+    """Readiness: every active list younger than its maximum age."""
+    from sanctrace.services import lists
+
+    stale = lists.stale_warnings(ctx, lang="en")
+    return "; ".join(stale) if stale else None
 
 
 def _ready_app(ctx: Context, warm: bool = True) -> FastAPI:
@@ -61,6 +72,7 @@ def _ready_app(ctx: Context, warm: bool = True) -> FastAPI:
     if metrics is not None and seconds is not None:
         metrics.index_build.set(seconds)
     add_ready_check(app, "index", lambda _ctx: None)  # built above, before listening
+    add_ready_check(app, "fresh", _fresh_lists)
     return app
 
 

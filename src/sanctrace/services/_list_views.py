@@ -136,6 +136,25 @@ def stale_warnings(ctx: Context, lang: str | None = None, at: datetime | None = 
     return out
 
 
+_NOTICE_SECONDS = 30.0
+_notices: dict[int, tuple[float, list[str]]] = {}
+
+
+def staleness_notice(ctx: Context) -> list[str]:
+    """``stale_warnings(ctx)`` read at most every 30 seconds per database: what every
+    screening answer carries (one query per request would cost the hot path)."""
+    import time
+
+    now = time.monotonic()
+    key = id(ctx.db)
+    cached = _notices.get(key)
+    if cached is not None and now - cached[0] < _NOTICE_SECONDS:
+        return list(cached[1])
+    found = stale_warnings(ctx)
+    _notices[key] = (now, found)
+    return list(found)
+
+
 @dataclass(frozen=True)
 class WarningsAnswer:
     """The warnings kept from the load of a source's active snapshot."""

@@ -34,7 +34,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,7 @@ class AddressAnswer:
     tags: list[dict[str, Any]]
     cluster: ClusterAnswer | None
     snapshots: dict[str, int]
+    warnings: list[str] = field(default_factory=list)  # stale lists (English / Japanese)
 
     @property
     def hit(self) -> bool:

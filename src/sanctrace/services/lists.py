@@ -40,6 +40,7 @@ from sanctrace.services._list_views import (
     snapshot_delta,
     snapshot_history,
     stale_warnings,
+    staleness_notice,
 )
 from sanctrace.services._rescreen import RescreenAnswer, Step, resume_rescreens
 from sanctrace.services.context import Context
@@ -78,6 +79,7 @@ __all__ = [
     "snapshot_delta",
     "snapshot_history",
     "stale_warnings",
+    "staleness_notice",
     "status",
 ]
 

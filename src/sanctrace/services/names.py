@@ -29,6 +29,7 @@ from sanctrace.model import Match, NameQuery
 from sanctrace.names import Screener
 from sanctrace.services._bulk_csv import read_queries, write_matches
 from sanctrace.services._bulk_jobs import screen_all
+from sanctrace.services._list_views import staleness_notice
 from sanctrace.services._name_index import index_cache, open_or_build, remember_data_dir
 from sanctrace.services._snapshot_cache import active_snapshot_ids
 from sanctrace.services.context import Context
@@ -127,6 +128,7 @@ class NameAnswer:
     threshold: float
     snapshots: dict[str, int]
     matches: list[Match]
+    warnings: list[str] = field(default_factory=list)  # stale lists (English / Japanese)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``screen name --json`` and ``POST /v1/screen/name``."""
@@ -135,6 +137,7 @@ class NameAnswer:
             "threshold": self.threshold,
             "snapshots": dict(self.snapshots),
             "matches": [asdict(m) for m in self.matches],
+            "warnings": list(self.warnings),
         }
 
 
@@ -228,7 +231,13 @@ def screen_name(ctx: Context, request: NameScreenRequest) -> NameAnswer:
     threshold = request.threshold
     if threshold is None:
         threshold = screener.threshold_for(request.schema)
-    return NameAnswer(query=request.name, threshold=threshold, snapshots=snapshots, matches=matches)
+    return NameAnswer(
+        query=request.name,
+        threshold=threshold,
+        snapshots=snapshots,
+        matches=matches,
+        warnings=staleness_notice(ctx),
+    )
 
 
 def screen_names(
