@@ -32,7 +32,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy src/sanctrace
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile  # one worker per core, a file per worker
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format src tests bench

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+import chain_live  # noqa: E402
 from _report import finish  # noqa: E402
 from sanctrace.chain._exposure_append import append_utxo, extend_engine  # noqa: E402
 from sanctrace.chain.cluster import (  # noqa: E402
@@ -410,12 +411,15 @@ def _same_labels(names: pa.Array, labels: np.ndarray, other: pa.Array, others: n
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
-    parser.add_argument("--only", choices=["incremental"], help="run one section")
+    parser.add_argument("--only", choices=["incremental", "live"], help="run one section")
     parser.add_argument("--outputs", type=int, default=10_000_000, help="incremental graph size")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     if args.only == "incremental":
         finish("chain-incremental", {"incremental_graph": incremental(args.outputs // scale)})
+        return
+    if args.only == "live":
+        finish("chain-live", {"live": chain_live.run()})
         return
     results = {
         "machine": {
@@ -429,6 +433,7 @@ def main() -> None:
         "clustering": clustering(10_000_000 // scale, 3_000_000 // scale, 1_000_000 // scale),
         "chain_2009": chain_2009(),
         "incremental_graph": incremental(args.outputs // scale),
+        "live": chain_live.run(),  # following a local test node; the on-demand 5-hop cone
     }
     finish("chain", results)
 

@@ -88,6 +88,15 @@ def worker_app() -> FastAPI:
     return _ready_app(Context(settings, create=False))
 
 
+def _start_followers(ctx: Context, chains: list[str]) -> None:
+    """One follower thread per chain, in this (the parent) process: the workers see the
+    blocks it appends through the chain store's manifest."""
+    from sanctrace.services import chain_data
+
+    for chain in chains:
+        chain_data.follow_in_background(ctx, chain_data.FollowRequest(chain=chain))
+
+
 def _first_admin_hint(ctx: Context) -> None:
     """On a database without users, say how to create the first admin (the API still serves:
     platform API keys may exist)."""
@@ -116,6 +125,13 @@ def serve(
             "about one per CPU core).",
         ),
     ] = 1,
+    follow: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Also follow this chain's node (btc or eth; repeatable) in the background, "
+            "from $SANCTRACE_BTC_RPC_URL / $SANCTRACE_ETH_RPC_URL.",
+        ),
+    ] = None,
 ) -> None:
     """Run the REST API (docs at /docs)."""
     import logging
@@ -133,6 +149,7 @@ def serve(
         else:  # compile the kernels once, here; each worker warms its own engines
             warm_up()
     configure_logging(ctx.settings.log_format, logging.DEBUG if state.verbose else logging.WARNING)
+    _start_followers(ctx, follow or [])
     # uvicorn keeps its hands off logging (log_config=None): its lines go through ours, and the
     # access log is ours (api.middleware: route templates, no query strings).
     quiet = {"log_level": "warning", "log_config": None, "access_log": False}

@@ -17,6 +17,7 @@ from sanctrace.demo.monitoring import load_history, monitoring_context, monitori
 from sanctrace.demo.ownership import ownership_section
 from sanctrace.demo.trace import trace_demo_chain
 from sanctrace.demo.world import generate, store_world
+from sanctrace.errors import Conflict
 from sanctrace.fileio import write_atomic
 from sanctrace.services import lists as list_service
 from sanctrace.services import names as name_service
@@ -83,10 +84,20 @@ def run_demo(
 
     # The customers are stored: the load re-screens them against the new snapshot.
     with console.status("loading the sanctions list and screening customer names"):
-        (load,) = list_service.load(
-            ctx,
-            list_service.LoadRequest(paths=(files["list"],), source="demo_sdn", format="ofac_csv"),
-        )
+        try:
+            (load,) = list_service.load(
+                ctx,
+                list_service.LoadRequest(
+                    paths=(files["list"],), source="demo_sdn", format="ofac_csv"
+                ),
+            )
+        except Conflict:  # a second run: the update is active, and older files are refused
+            (load,) = list_service.load(
+                ctx,
+                list_service.LoadRequest(
+                    paths=(files["list_update"],), source="demo_sdn", format="ofac_csv"
+                ),
+            )
     summary.steps.append(
         (
             "lists",

@@ -26,11 +26,14 @@ from sanctrace.lists.snapshots import Delta
 from sanctrace.names import Screener
 from sanctrace.services.context import Context
 from sanctrace.services.lookback import LookbackAnswer, lookback_delta
-from sanctrace.services.names import ScreeningRun, build_screener, screen_customers
+from sanctrace.services.names import (
+    ScreeningRun,
+    build_screener,
+    retire_matches,
+    screen_customers,
+)
 from sanctrace.store import customers as customer_repo
 from sanctrace.store import snapshots as snapshot_repo
-from sanctrace.store.snapshots import now
-from sanctrace.store.tables import screening_matches
 
 __all__ = ["RescreenAnswer", "resume_rescreens"]
 
@@ -122,28 +125,4 @@ def resume_rescreens(ctx: Context, step: Step | None = None) -> list[RescreenAns
 def _retire(db: Any, delta: Delta, run: ScreeningRun) -> int:
     """Retire the open matches of entries the delta removed, and of changed entries that no
     longer match; returns how many (none on a second pass)."""
-    still = {(cid, m.entity_id) for cid, ms in run.by_customer.items() for m in ms}
-    removed = set(delta.removed)
-    retired = 0
-    with db.begin() as conn:
-        rows = conn.execute(
-            sa.select(
-                screening_matches.c.id,
-                screening_matches.c.customer_id,
-                screening_matches.c.entity_id,
-            ).where(screening_matches.c.status == "open")
-        ).all()
-        for row_id, cid, entity_id in rows:
-            reason = None
-            if entity_id in removed:
-                reason = f"removed from {delta.source} in snapshot {delta.new_snapshot}"
-            elif entity_id in delta.changed and (cid, entity_id) not in still:
-                reason = f"no longer matches after the change in snapshot {delta.new_snapshot}"
-            if reason:
-                conn.execute(
-                    screening_matches.update()
-                    .where(screening_matches.c.id == row_id)
-                    .values(status="retired", retired_reason=reason, updated_at=now())
-                )
-                retired += 1
-    return retired
+    return retire_matches(db, delta, run)

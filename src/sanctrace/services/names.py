@@ -50,6 +50,7 @@ __all__ = [
     "open_matches",
     "prepare_index",
     "rescreen_delta",
+    "retire_matches",
     "retired_matches",
     "screen_customers",
     "screen_name",
@@ -354,12 +355,11 @@ def screen_customers(
     return run
 
 
-def rescreen_delta(db: Database, delta: Delta, screener: Screener | None = None) -> ScreeningRun:
-    """Screen customers against the added and changed entries of a delta; retire the rest."""
-    screener = screener or build_screener(db)
-    touched = set(delta.added) | set(delta.changed)
-    run = screen_customers(db, screener, only=touched) if touched else ScreeningRun()
+def retire_matches(db: Database, delta: Delta, run: ScreeningRun) -> int:
+    """Retire the open matches of entries the delta removed, and of changed entries that no
+    longer match in ``run``; how many (none on a second pass)."""
     still = {(cid, m.entity_id) for cid, ms in run.by_customer.items() for m in ms}
+    retired = 0
     with db.begin() as conn:
         open_rows = conn.execute(
             sa.select(
@@ -380,7 +380,16 @@ def rescreen_delta(db: Database, delta: Delta, screener: Screener | None = None)
                     .where(screening_matches.c.id == row_id)
                     .values(status="retired", retired_reason=reason, updated_at=now())
                 )
-                run.retired += 1
+                retired += 1
+    return retired
+
+
+def rescreen_delta(db: Database, delta: Delta, screener: Screener | None = None) -> ScreeningRun:
+    """Screen customers against the added and changed entries of a delta; retire the rest."""
+    screener = screener or build_screener(db)
+    touched = set(delta.added) | set(delta.changed)
+    run = screen_customers(db, screener, only=touched) if touched else ScreeningRun()
+    run.retired += retire_matches(db, delta, run)
     return run
 
 
