@@ -269,6 +269,21 @@ class NameQuery:
     id: str | None = None
 
 
+# The columns of a matches file, one row per match (``screen names``, the Spark job).
+MATCH_CSV_COLUMNS = (
+    "query_id",
+    "rank",
+    "score",
+    "entity_id",
+    "source",
+    "source_id",
+    "entity_name",
+    "matched_name",
+    "schema",
+    "explanation",
+)
+
+
 @dataclass(slots=True)
 class Match:
     """A list entity that a query matched, with the score and why."""

@@ -10,20 +10,9 @@ from pathlib import Path
 from sanctrace.customer_dates import parse_customer_date
 from sanctrace.errors import BadRequest
 from sanctrace.fileio import read_text, write_atomic
-from sanctrace.model import Match, NameQuery
+from sanctrace.model import MATCH_CSV_COLUMNS, Match, NameQuery
 
-OUTPUT_COLUMNS = [
-    "query_id",
-    "rank",
-    "score",
-    "entity_id",
-    "source",
-    "source_id",
-    "entity_name",
-    "matched_name",
-    "schema",
-    "explanation",
-]
+OUTPUT_COLUMNS = list(MATCH_CSV_COLUMNS)
 
 
 def read_queries(path: Path) -> list[NameQuery]:

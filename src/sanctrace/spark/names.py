@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sanctrace.errors import BadRequest, SanctraceError
-from sanctrace.model import NameQuery
+from sanctrace.model import MATCH_CSV_COLUMNS, NameQuery
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -33,19 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["INPUT_COLUMNS", "MATCH_COLUMNS", "main", "query_of", "screen_customers"]
 
 INPUT_COLUMNS = ("id", "name", "schema", "birth_date", "country", "name_kana")
-MATCH_COLUMNS = (
-    "query_id",
-    "rank",
-    "score",
-    "entity_id",
-    "source",
-    "source_id",
-    "entity_name",
-    "matched_name",
-    "schema",
-    "explanation",
-    "snapshot_id",
-)
+MATCH_COLUMNS = (*MATCH_CSV_COLUMNS, "snapshot_id")
 
 # One mapped index per executor process, by folder.
 _SCREENERS: dict[tuple[str, float | None], Screener] = {}
